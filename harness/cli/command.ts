@@ -1,0 +1,52 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+type ParsedArgs = { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] };
+import { usageError } from '../errors.js';
+
+/** Exit codes are a contract: users script against them. */
+export const EXIT_OK = 0;
+export const EXIT_EXPECTATION_FAILED = 1;
+export const EXIT_USAGE_OR_ENVIRONMENT = 2;
+
+export interface CommandIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Aborted on SIGINT/SIGTERM; long-running commands clean up and return. */
+  signal: AbortSignal;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Full --help text. */
+  help: string;
+  run(argv: string[], io: CommandIO): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * parseArgs with our usage errors: an unknown flag names itself and points at --help.
+ */
+export function parseCommandArgs(command: string, argv: string[], options: Options, allowPositionals = false): ParsedArgs {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw usageError(`regtest-harness ${command}: ${message}`, `run 'regtest-harness ${command} --help' for the flags it takes`);
+  }
+}
+
+/** Parse a positive integer flag, or explain which flag was wrong. */
+export function parseIntegerFlag(command: string, flag: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw usageError(`regtest-harness ${command}: --${flag} must be an integer ≥ ${min}, got '${value}'`, `pass e.g. --${flag} ${Math.max(min, fallback)}`);
+  }
+  return n;
+}
+
+export function writeLine(stream: NodeJS.WritableStream, line = ''): void {
+  stream.write(`${line}\n`);
+}

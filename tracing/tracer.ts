@@ -1,0 +1,51 @@
+import type { HarnessError } from '../harness/errors.js';
+import type { TraceEvent, TraceSource } from './events.js';
+
+/** What getpeerinfo tells about one peer; enough to fill events and resolve peer_node. */
+export interface PeerInfo {
+  id: number;
+  addr: string;
+  addrbind?: string;
+  connection_type: string;
+  inbound: boolean;
+  transport_protocol_type?: string;
+}
+
+/** One node as a tracer sees it. Built by the network, handed to the tracer at attach. */
+export interface TraceTarget {
+  /** Harness index of the node. */
+  index: number;
+  /** PID of the bitcoind process itself (not a wrapper shell). */
+  pid: number;
+  /** The node's debug.log (the log tracer follows it from its first byte). */
+  debugLogPath: string;
+  /** The ELF file that carries the probes (bpftrace attaches by this path). */
+  elfPath: string;
+  /** getpeerinfo for one peer id, cached by the caller; undefined when the peer is gone. */
+  peerInfo(peerId: number): Promise<PeerInfo | undefined>;
+  /** Which harness node is at this peer address (by listening port or by the dialer's local port), or null. */
+  peerNode(peer: PeerInfo): number | null;
+}
+
+/** Where tracers deliver: the trace store. */
+export interface EventSink {
+  push(event: TraceEvent): void;
+  /** A trace error (lost events, tracer died): fails the test unless explicitly allowed. */
+  fail(error: HarnessError): void;
+}
+
+/**
+ * A P2P tracer. Lifecycle: `attach` (resolves once probes are live: the barrier),
+ * nodes connect and act, `detach` stops delivering events for these targets.
+ */
+export interface Tracer {
+  readonly source: TraceSource;
+  /** Start tracing these nodes into the sink; resolves when the tracer provably sees them. */
+  attach(targets: readonly TraceTarget[], sink: EventSink, startedAtNs: bigint): Promise<void>;
+  /** Register a node that (re)started after attach (restart gives a new pid). */
+  addTarget(target: TraceTarget): Promise<void>;
+  /** Stop tracing; flushes what is already read. */
+  detach(): Promise<void>;
+  /** The tracer's stderr (or notes), for failure bundles. */
+  diagnostics(): string;
+}
