@@ -23,8 +23,8 @@ export interface TraceTarget {
   elfPath: string;
   /** getpeerinfo for one peer id, cached by the caller; undefined when the peer is gone. */
   peerInfo(peerId: number): Promise<PeerInfo | undefined>;
-  /** Which harness node is at this peer address (by listening port or by the dialer's local port), or null. */
-  peerNode(peer: PeerInfo): number | null;
+  /** Which harness node is on the other end (by listening port, or by the dialer's local port), or null. */
+  peerNode(peer: PeerInfo): Promise<number | null>;
 }
 
 /** Where tracers deliver: the trace store. */
@@ -40,6 +40,11 @@ export interface EventSink {
  */
 export interface Tracer {
   readonly source: TraceSource;
+  /**
+   * Optional: go live for these binaries before any node starts (bpftrace in path mode sees
+   * processes that don't exist yet), so connections made at start-up are traced too.
+   */
+  prepare?(elfPaths: readonly string[]): Promise<void>;
   /** Start tracing these nodes into the sink; resolves when the tracer provably sees them. */
   attach(targets: readonly TraceTarget[], sink: EventSink, startedAtNs: bigint): Promise<void>;
   /** Register a node that (re)started after attach (restart gives a new pid). */

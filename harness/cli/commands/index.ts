@@ -1,4 +1,6 @@
 import type { Command } from '../command.js';
+import { probesCommand } from './probes.js';
+import { provisionCommand } from './provision.js';
 
 /** Every CLI command, in the order --help lists them. */
-export const commands: Command[] = [];
+export const commands: Command[] = [probesCommand, provisionCommand];

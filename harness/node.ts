@@ -1,0 +1,315 @@
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import pRetry, { AbortError } from 'p-retry';
+import type { BitcoindBinary } from './binary.js';
+import { makeRpcCredentials, renderConf, type RpcCredentials } from './conf.js';
+import { HarnessError } from './errors.js';
+import { allocatePorts, canBind, claimFiles, releasePorts } from './ports.js';
+import { guardPath, guardProcess, releasePath, releaseProcess } from './reaper.js';
+import { RPC_IN_WARMUP, Rpc, RpcError } from './rpc.js';
+
+export interface NodeOptions {
+  index: number;
+  binary: BitcoindBinary;
+  /** The node's own datadir (created if missing). */
+  datadir: string;
+  /** Addresses to `-connect=` at start. */
+  connect?: readonly string[];
+  /** Addresses to `-addnode=` at start. */
+  addnode?: readonly string[];
+  /** `-whitelist=noban@127.0.0.1` (default true): relay between harness nodes without the ~5 s trickle delay. */
+  fastRelay?: boolean;
+  v2transport?: boolean;
+  /** Extra bitcoind arguments (`-name=value`), written into bitcoin.conf. */
+  extraArgs?: readonly string[];
+  /** How long start() waits for RPC (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Called with each new pid (start and restart), e.g. so a tracer can follow it. */
+  onSpawn?: (node: BitcoinNode) => void;
+}
+
+const BIND_RETRIES = 3;
+const LOG_TAIL_LINES = 30;
+
+/**
+ * One bitcoind -regtest process: its datadir, ports, credentials, process and RPC.
+ * The datadir outlives restarts; ports are claimed once and kept (a restart binds them again).
+ */
+export class BitcoinNode {
+  readonly index: number;
+  readonly name: string;
+  readonly datadir: string;
+  readonly binary: BitcoindBinary;
+  p2pPort = 0;
+  rpcPort = 0;
+  private readonly credentials: RpcCredentials = makeRpcCredentials();
+  private process: ResultPromise | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private stderrTail = '';
+  private rpcClient: Rpc | undefined;
+  private connectTo: readonly string[];
+  private readonly options: NodeOptions;
+
+  constructor(options: NodeOptions) {
+    this.options = options;
+    this.index = options.index;
+    this.name = `node${options.index}`;
+    this.datadir = options.datadir;
+    this.binary = options.binary;
+    this.connectTo = options.connect ?? [];
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  get running(): boolean {
+    return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  get p2pAddress(): string {
+    return `127.0.0.1:${this.p2pPort}`;
+  }
+
+  get debugLogPath(): string {
+    return join(this.datadir, 'regtest', 'debug.log');
+  }
+
+  get rpc(): Rpc {
+    if (!this.rpcClient) throw new Error(`${this.name} has no ports yet: call reservePorts() or start() first`);
+    return this.rpcClient;
+  }
+
+  /** Claim P2P and RPC ports now, so a topology can name this node's address before it starts. */
+  async reservePorts(): Promise<void> {
+    if (this.p2pPort !== 0) return;
+    const [p2p, rpc] = await allocatePorts(2);
+    this.p2pPort = p2p!;
+    this.rpcPort = rpc!;
+    for (const file of claimFiles([p2p!, rpc!])) guardPath(file);
+    this.rpcClient = new Rpc({ host: '127.0.0.1', port: this.rpcPort, username: this.credentials.user, password: this.credentials.password });
+  }
+
+  private releasePortClaims(): void {
+    if (this.p2pPort === 0) return;
+    for (const file of claimFiles([this.p2pPort, this.rpcPort])) releasePath(file);
+    releasePorts([this.p2pPort, this.rpcPort]);
+    this.p2pPort = 0;
+    this.rpcPort = 0;
+    this.rpcClient = undefined;
+  }
+
+  /** Change the `-connect=` list (used when a peer had to move to other ports). Takes effect at the next start. */
+  setConnect(addresses: readonly string[]): void {
+    this.connectTo = addresses;
+  }
+
+  /** Spawn bitcoind and wait until RPC answers. Retries on fresh ports if a port was taken meanwhile. */
+  async start(): Promise<void> {
+    await this.createDatadir();
+    for (let attempt = 1; ; attempt++) {
+      await this.reservePorts();
+      try {
+        await this.spawnAndWait();
+        return;
+      } catch (error) {
+        const portTaken = error instanceof HarnessError && error.code === 'PORT_IN_USE';
+        if (!portTaken || attempt >= BIND_RETRIES) throw error;
+        this.releasePortClaims(); // bind-and-retry: another process took a port between our check and bitcoind's bind
+      }
+    }
+  }
+
+  private async createDatadir(): Promise<void> {
+    try {
+      await mkdir(this.datadir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new HarnessError('DATADIR_UNWRITABLE', `cannot create ${this.name}'s datadir ${this.datadir}: ${(error as Error).message}`, {
+        fix: 'pass a writable directory as the datadir root (rootDir option / --datadir-root), or unset it to use the system temp dir',
+        cause: error,
+      });
+    }
+  }
+
+  private async spawnAndWait(): Promise<void> {
+    await writeFile(join(this.datadir, 'bitcoin.conf'), renderConf({
+      p2pPort: this.p2pPort,
+      rpcPort: this.rpcPort,
+      rpcUser: this.credentials.user,
+      rpcAuth: this.credentials.rpcAuth,
+      connect: this.connectTo,
+      addnode: this.options.addnode ?? [],
+      fastRelay: this.options.fastRelay ?? true,
+      majorVersion: Number.parseInt(this.binary.version, 10),
+      v2transport: this.options.v2transport,
+      extraArgs: this.options.extraArgs ?? [],
+    }), { mode: 0o600 });
+    await this.failFastIfPortsTaken();
+
+    this.stderrTail = '';
+    const child = execa(this.binary.path, [`-datadir=${this.datadir}`], {
+      detached: true, // own process group: the harness decides when it stops, not a terminal's Ctrl-C
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      reject: false,
+      cleanup: true,
+      env: { LC_ALL: 'C' },
+    });
+    this.process = child;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-4000);
+    });
+    if (child.pid === undefined) {
+      const result = await child;
+      throw new HarnessError('BINARY_NOT_EXECUTABLE', `${this.name}: cannot start ${this.binary.path}: ${result.message ?? 'spawn failed'}`, {
+        fix: 'check that the bitcoind path is executable (regtest-harness provision prints a working one)',
+      });
+    }
+    const pid = child.pid;
+    guardProcess(pid);
+    this.exited = child.then(() => releaseProcess(pid));
+    this.options.onSpawn?.(this);
+    await this.waitForRpc();
+  }
+
+  /** A port that is already taken now fails at once, naming the port, instead of after bitcoind's own error. */
+  private async failFastIfPortsTaken(): Promise<void> {
+    for (const port of [this.p2pPort, this.rpcPort]) {
+      if (!(await canBind(port))) {
+        throw new HarnessError('PORT_IN_USE', `${this.name}: port ${port} on 127.0.0.1 is already in use`, {
+          fix: `stop the process listening on ${port} (ss -ltnp 'sport = :${port}'), or let the harness pick ports`,
+        });
+      }
+    }
+  }
+
+  private async waitForRpc(): Promise<void> {
+    const timeoutMs = this.options.readyTimeoutMs ?? 60_000;
+    const exitedEarly = new AbortController();
+    void this.exited.then(() => exitedEarly.abort());
+    try {
+      await pRetry(
+        async () => {
+          if (!this.running) throw new AbortError('exited');
+          try {
+            await this.rpc.call('getblockchaininfo');
+          } catch (error) {
+            if (error instanceof RpcError && error.rpcCode !== undefined && error.rpcCode !== RPC_IN_WARMUP) throw new AbortError(error);
+            throw error;
+          }
+        },
+        { retries: Number.POSITIVE_INFINITY, minTimeout: 20, factor: 1.3, maxTimeout: 200, maxRetryTime: timeoutMs, signal: exitedEarly.signal },
+      );
+    } catch (error) {
+      await this.explainStartFailure(error, timeoutMs);
+    }
+  }
+
+  private async explainStartFailure(error: unknown, timeoutMs: number): Promise<never> {
+    const exitedEarly = !this.running;
+    if (!exitedEarly) await this.kill();
+    const evidence = await this.logTail();
+    const text = `${this.stderrTail}\n${evidence}`;
+    const bindFailure = /Unable to bind to (\S+)/.exec(text);
+    if (bindFailure) {
+      throw new HarnessError('PORT_IN_USE', `${this.name}: bitcoind could not bind ${bindFailure[1]}: the port is already in use`, {
+        fix: 'stop the process holding that port, or let the harness pick other ports',
+        evidence,
+      });
+    }
+    const stderrLine = this.stderrTail.trim().split('\n').pop();
+    if (exitedEarly) {
+      throw new HarnessError('NODE_CRASHED', `${this.name} exited during start-up${stderrLine ? `: ${stderrLine}` : ''}`, {
+        fix: `read the last lines of ${this.debugLogPath} below; a bad extra argument or an unusable datadir are the usual causes`,
+        evidence,
+        cause: error,
+      });
+    }
+    throw new HarnessError('NODE_TIMEOUT', `${this.name} did not answer RPC within ${timeoutMs} ms`, {
+      fix: 'the machine may be overloaded: raise readyTimeoutMs, or read the debug.log tail below',
+      evidence,
+      cause: error,
+    });
+  }
+
+  /** Graceful stop: RPC stop → wait → SIGTERM → wait → SIGKILL. Keeps the datadir and ports. */
+  async stop(): Promise<void> {
+    if (!this.running) return this.exited;
+    try {
+      await this.rpc.call('stop');
+      if (await this.waitForExit(15_000)) return;
+    } catch {
+      // RPC already gone: fall through to signals
+    }
+    this.signal('SIGTERM');
+    if (await this.waitForExit(5_000)) return;
+    await this.kill();
+  }
+
+  /** Stop then start again with the same datadir (and ports, unless they were taken meanwhile). */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async kill(): Promise<void> {
+    this.signal('SIGKILL');
+    await this.exited;
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    const pid = this.process?.pid;
+    if (pid === undefined || !this.running) return;
+    try {
+      process.kill(-pid, signal); // the whole group, in case the binary is a wrapper that forked
+    } catch {
+      this.process?.kill(signal);
+    }
+  }
+
+  private async waitForExit(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const done = await Promise.race([this.exited.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  /** Stop the process and give back the ports. The datadir belongs to whoever made it (the network). */
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.releasePortClaims();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  /** The last lines of debug.log, for error reports and failure bundles. */
+  async logTail(lines = LOG_TAIL_LINES): Promise<string> {
+    try {
+      const handle = await open(this.debugLogPath, 'r');
+      try {
+        const { size } = await handle.stat();
+        const length = Math.min(size, 64 * 1024);
+        const buffer = Buffer.alloc(length);
+        await handle.read(buffer, 0, length, size - length);
+        return buffer.toString('utf8').split('\n').slice(-lines - 1).join('\n').trimEnd();
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return this.stderrTail.trim() || `(no ${this.debugLogPath} yet)`;
+    }
+  }
+
+  /** The whole debug.log (for the failure bundle). */
+  async readLog(): Promise<string> {
+    return readFile(this.debugLogPath, 'utf8').catch(() => '');
+  }
+}

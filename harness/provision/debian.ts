@@ -1,0 +1,231 @@
+import { access, chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join, relative } from 'node:path';
+import { execa } from 'execa';
+import { HarnessError } from '../errors.js';
+import { findDebianMirror } from './apt-sources.js';
+import { makeScratchDir, publishInstall, withCacheLock } from './cache.js';
+import { currentPlatform, type Platform } from './platform.js';
+import { WRAPPER_MARKER, writeSidecar } from './sidecar.js';
+
+/**
+ * Debian's bitcoin-knots (sid only) plus its library closure, unpacked into a private root and run
+ * through that root's own dynamic loader — the system's libraries and dpkg database are never
+ * touched, and no root is needed to run it. No USDT probes: Debian builds without them.
+ */
+
+export const DEBIAN_PACKAGE = 'bitcoin-knots';
+const SUITE = 'sid';
+const PROGRAMS = ['bitcoind', 'bitcoin-cli'] as const;
+/** Depends that only the maintainer scripts need; the binaries do not load them. */
+const SCRIPT_ONLY_DEPENDS = new Set(['debconf', 'debconf-2.0', 'systemd', 'systemd-standalone-sysusers', 'systemd-sysusers']);
+const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+const APT_TIMEOUT_MS = 5 * 60_000;
+
+export interface DebianOptions {
+  cacheDir: string;
+  /** Where apt's sources are read from (tests point this at samples). */
+  aptDir?: string;
+  onProgress?: (line: string) => void;
+}
+
+export interface DebianInstall {
+  bitcoindPath: string;
+  packageVersion: string;
+  mirror: string;
+}
+
+function installDir(cacheDir: string, platform: Platform): string {
+  return join(cacheDir, 'debian', `${DEBIAN_PACKAGE}-${platform.debianArch}`);
+}
+
+/** The cached Debian install's bitcoind wrapper, if a completed install is there. */
+export async function findCachedDebian(cacheDir: string): Promise<string | undefined> {
+  const path = join(installDir(cacheDir, currentPlatform()), 'bin', 'bitcoind');
+  try {
+    await access(path);
+    return path;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Package names from a Depends field: first alternative of each, versions dropped. */
+export function parseDependsField(depends: string): string[] {
+  return depends
+    .split(',')
+    .map((clause) => (clause.split('|')[0] ?? '').replace(/\(.*?\)/g, '').replace(/:any$/, '').trim())
+    .filter((name) => name.length > 0);
+}
+
+/** Real package names from `apt-cache depends --recurse` (unindented lines; `<virtual>` skipped). */
+export function parseRecursiveDepends(output: string): string[] {
+  const names = output.split('\n').filter((line) => line.length > 0 && !/^\s/.test(line) && !line.startsWith('<'));
+  return [...new Set(names.map((n) => n.trim()))].sort();
+}
+
+function firstField(stanza: string, field: string): string | undefined {
+  return new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(stanza)?.[1]?.trim();
+}
+
+/** A private apt: its own sources, lists, cache and an empty dpkg status. */
+async function privateApt(scratch: string, mirror: string, keyring: string, platform: Platform): Promise<string[]> {
+  const apt = join(scratch, 'apt');
+  await mkdir(join(apt, 'lists', 'partial'), { recursive: true });
+  await mkdir(join(apt, 'cache', 'archives', 'partial'), { recursive: true });
+  await mkdir(join(apt, 'etc'), { recursive: true });
+  await writeFile(join(apt, 'status'), '');
+  await writeFile(join(apt, 'etc', 'sources.list'), `deb [signed-by=${keyring}] ${mirror} ${SUITE} main\n`);
+  const user = process.getuid?.() === 0 ? 'root' : userInfo().username;
+  const settings: Record<string, string> = {
+    'Dir::Etc::SourceList': join(apt, 'etc', 'sources.list'),
+    'Dir::Etc::SourceParts': '/dev/null',
+    'Dir::State::Lists': join(apt, 'lists'),
+    'Dir::State::status': join(apt, 'status'),
+    'Dir::Cache': join(apt, 'cache'),
+    'Dir::Cache::archives': join(apt, 'cache', 'archives'),
+    'Dir::Etc::Preferences': '/dev/null',
+    'Dir::Etc::PreferencesParts': '/dev/null',
+    'APT::Architecture': platform.debianArch,
+    'APT::Architectures::': platform.debianArch,
+    'Debug::NoLocking': '1',
+    'APT::Sandbox::User': user,
+    'Acquire::Languages': 'none',
+    // The sid index we can reach may be a frozen snapshot past its Valid-Until.
+    'Acquire::Check-Valid-Until': 'false',
+    'Acquire::Check-Date': 'false',
+    'Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled': 'false',
+    'Acquire::http::Timeout': '15',
+  };
+  return Object.entries(settings).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+}
+
+async function run(tool: string, args: string[], what: string, fix: string, cwd?: string): Promise<string> {
+  try {
+    const result = await execa(tool, args, { cwd, timeout: APT_TIMEOUT_MS, env: { LC_ALL: 'C' } });
+    return result.stdout;
+  } catch (error) {
+    const detail = (error as { stderr?: string }).stderr?.trim().split('\n').slice(-3).join(' | ') || (error as Error).message;
+    throw new HarnessError('PROVISION_FAILED', `${what} failed: ${detail}`, { fix, evidence: (error as { stderr?: string }).stderr, cause: error });
+  }
+}
+
+async function requireTool(tool: string): Promise<void> {
+  try {
+    await execa(tool, ['--version'], { timeout: 10_000 });
+  } catch {
+    throw new HarnessError('PROVISION_FAILED', `${tool} is not available: the Debian provisioner needs a Debian-based system`, {
+      fix: 'use --source release, or install bitcoind yourself and pass --bitcoind PATH (or set BITCOIND)',
+    });
+  }
+}
+
+function wrapperScript(finalDir: string, program: string, platform: Platform): string {
+  const root = join(finalDir, 'root');
+  const libraryPath = [join(root, 'usr', 'lib', platform.multiarch), join(root, 'lib', platform.multiarch)].join(':');
+  // exec keeps the PID; the loader symlink named like the program makes /proc/PID/comm the program name.
+  return [
+    '#!/bin/sh',
+    `${WRAPPER_MARKER}: ${DEBIAN_PACKAGE} from Debian ${SUITE}, run through its own loader`,
+    `exec "${join(finalDir, 'ld', program)}" --library-path "${libraryPath}" --argv0 ${program} "${join(root, 'usr', 'bin', program)}" "$@"`,
+    '',
+  ].join('\n');
+}
+
+export async function provisionDebian(options: DebianOptions): Promise<DebianInstall> {
+  const platform = currentPlatform();
+  const say = options.onProgress ?? (() => undefined);
+  const finalDir = installDir(options.cacheDir, platform);
+  const cached = await findCachedDebian(options.cacheDir);
+  if (cached) return { bitcoindPath: cached, packageVersion: 'cached', mirror: 'cache' };
+
+  await requireTool('apt-get');
+  await requireTool('dpkg-deb');
+  const mirror = await findDebianMirror(options.aptDir);
+
+  return withCacheLock(
+    options.cacheDir,
+    `debian-${platform.debianArch}`,
+    async () => {
+      const done = await findCachedDebian(options.cacheDir);
+      if (done) return { bitcoindPath: done, packageVersion: 'cached', mirror: 'cache' };
+
+      await mkdir(join(options.cacheDir, 'debian'), { recursive: true });
+      const scratch = await makeScratchDir(join(options.cacheDir, 'debian'), DEBIAN_PACKAGE);
+      try {
+        const apt = await privateApt(scratch, mirror, DEFAULT_KEYRING, platform);
+        const netFix = `check that ${mirror} is reachable (apt-get update works), or use --source release, or pass --bitcoind PATH`;
+        say(`apt-get update (private lists, ${mirror} ${SUITE})`);
+        await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${SUITE}`, netFix);
+
+        const show = await run('apt-cache', [...apt, 'show', '--no-all-versions', DEBIAN_PACKAGE], `apt-cache show ${DEBIAN_PACKAGE}`, netFix).catch(
+          (error: unknown) => {
+            throw new HarnessError('PROVISION_FAILED', `package ${DEBIAN_PACKAGE} not found in ${mirror} ${SUITE}`, {
+              fix: `check that your mirror carries Debian ${SUITE} (${DEBIAN_PACKAGE} is only in ${SUITE}), or use --source release, or pass --bitcoind PATH`,
+              cause: error,
+            });
+          },
+        );
+        const packageVersion = firstField(show, 'Version') ?? 'unknown';
+        const libraries = parseDependsField(firstField(show, 'Depends') ?? '').filter((name) => !SCRIPT_ONLY_DEPENDS.has(name));
+        const closure = parseRecursiveDepends(
+          await run(
+            'apt-cache',
+            [...apt, 'depends', '--recurse', '--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances', ...libraries],
+            'resolving library dependencies',
+            netFix,
+          ),
+        );
+        say(`downloading ${DEBIAN_PACKAGE} ${packageVersion} and ${closure.length} library packages`);
+        const debs = join(scratch, 'debs');
+        await mkdir(debs);
+        await run('apt-get', [...apt, '-qq', 'download', DEBIAN_PACKAGE, ...closure], 'apt-get download', netFix, debs);
+
+        const root = join(scratch, 'root');
+        await mkdir(root);
+        for (const deb of (await readdir(debs)).filter((f) => f.endsWith('.deb')).sort()) {
+          await run('dpkg-deb', ['-x', join(debs, deb), root], `unpacking ${deb}`, 'make sure the cache directory has free space');
+        }
+
+        const loaderInRoot = join(root, 'usr', 'lib', platform.multiarch, platform.loader);
+        await mkdir(join(scratch, 'ld'));
+        await mkdir(join(scratch, 'bin'));
+        for (const program of PROGRAMS) {
+          // Relative, so the link survives the rename of scratch into place.
+          await symlink(relative(join(scratch, 'ld'), loaderInRoot), join(scratch, 'ld', program));
+          const wrapper = join(scratch, 'bin', program);
+          await writeFile(wrapper, wrapperScript(finalDir, program, platform));
+          await chmod(wrapper, 0o755);
+          await writeSidecar(wrapper, {
+            writtenBy: 'regtest-harness',
+            kind: 'debian-private-root',
+            program,
+            elf: join('..', 'root', 'usr', 'bin', program),
+            package: DEBIAN_PACKAGE,
+            packageVersion,
+            mirror,
+          });
+        }
+
+        // Prove the pieces run before publishing (the wrappers point at the final place).
+        const libraryPath = [join(root, 'usr', 'lib', platform.multiarch), join(root, 'lib', platform.multiarch)].join(':');
+        await run(
+          join(scratch, 'ld', 'bitcoind'),
+          ['--library-path', libraryPath, '--argv0', 'bitcoind', join(root, 'usr', 'bin', 'bitcoind'), '-version'],
+          'running the unpacked bitcoind',
+          `report this: ${DEBIAN_PACKAGE} ${packageVersion} did not run from its private root; meanwhile use --source release or --bitcoind PATH`,
+        );
+
+        // Keep the root, drop the apt lists and .debs (~40 MB).
+        await rm(join(scratch, 'apt'), { recursive: true, force: true });
+        await rm(debs, { recursive: true, force: true });
+        await publishInstall(scratch, finalDir);
+        say(`installed ${DEBIAN_PACKAGE} ${packageVersion} into ${finalDir}`);
+        return { bitcoindPath: join(finalDir, 'bin', 'bitcoind'), packageVersion, mirror };
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+    },
+    { onWait: (pid) => say(`waiting for pid ${pid ?? '?'}, which is provisioning ${DEBIAN_PACKAGE} into ${options.cacheDir}`) },
+  );
+}

@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/**
+ * Guaranteed cleanup when the owning process dies without running its own cleanup (SIGKILL,
+ * a crashed vitest worker). A tiny watchdog process is started once per owner, detached into
+ * its own session, and told over a pipe what the owner holds: process groups to kill, dirs
+ * and files to remove. When the owner dies the kernel closes the pipe; the watchdog sees EOF
+ * at once (no polling), kills what is still registered (SIGTERM, then SIGKILL after a grace
+ * period), removes the paths and exits. A clean owner unregisters everything first, so the
+ * watchdog then has nothing to do.
+ */
+
+// Plain JavaScript, run with `node -e`, so it works the same from the TypeScript sources and the build.
+const WATCHDOG_SOURCE = String.raw`
+const fs = require('node:fs');
+const pids = new Set(), paths = new Set();
+let buffer = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => {
+  buffer += chunk;
+  let nl;
+  while ((nl = buffer.indexOf('\n')) >= 0) {
+    const line = buffer.slice(0, nl); buffer = buffer.slice(nl + 1);
+    const space = line.indexOf(' ');
+    const op = line.slice(0, space), arg = line.slice(space + 1);
+    if (op === '+pid') pids.add(Number(arg));
+    else if (op === '-pid') pids.delete(Number(arg));
+    else if (op === '+path') paths.add(arg);
+    else if (op === '-path') paths.delete(arg);
+  }
+});
+function alive(pid) { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } }
+function signal(pid, sig) { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch {} } }
+process.stdin.on('end', () => {
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + GRACE_MS_PLACEHOLDER;
+  const finish = () => {
+    const left = [...pids].filter(alive);
+    if (left.length > 0 && Date.now() < deadline) return setTimeout(finish, 50);
+    for (const pid of left) signal(pid, 'SIGKILL');
+    setTimeout(() => {
+      for (const p of paths) { try { fs.rmSync(p, { recursive: true, force: true }); } catch {} }
+      process.exit(0);
+    }, left.length > 0 ? 200 : 0);
+  };
+  finish();
+});
+`;
+
+const GRACE_MS = 3000;
+
+let watchdog: ChildProcess | undefined;
+
+function ensureWatchdog(): ChildProcess | undefined {
+  if (watchdog && watchdog.exitCode === null && watchdog.stdin && !watchdog.stdin.destroyed) return watchdog;
+  const source = WATCHDOG_SOURCE.replace('GRACE_MS_PLACEHOLDER', String(GRACE_MS));
+  const child = spawn(process.execPath, ['-e', source], {
+    detached: true, // its own session: a Ctrl-C to our process group doesn't kill the watchdog
+    stdio: ['pipe', 'ignore', 'ignore'],
+    env: {},
+  });
+  child.on('error', () => undefined);
+  child.stdin?.on('error', () => undefined);
+  // Neither the watchdog nor its pipe may keep the owner's event loop alive.
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  watchdog = child;
+  return child;
+}
+
+function send(line: string): void {
+  ensureWatchdog()?.stdin?.write(`${line}\n`);
+}
+
+/** The watchdog kills this process group (or pid) if we die holding it. */
+export function guardProcess(pid: number): void {
+  send(`+pid ${pid}`);
+}
+
+export function releaseProcess(pid: number): void {
+  if (watchdog) send(`-pid ${pid}`);
+}
+
+/** The watchdog removes this path (recursively) if we die holding it. */
+export function guardPath(path: string): void {
+  send(`+path ${path}`);
+}
+
+export function releasePath(path: string): void {
+  if (watchdog) send(`-path ${path}`);
+}
+
+/** The watchdog's pid, for tests. */
+export function watchdogPid(): number | undefined {
+  return watchdog?.pid;
+}
