@@ -144,6 +144,8 @@ export interface ResolveOptions {
   releaseBaseUrl?: string;
   cacheDir?: string;
   onProgress?: (line: string) => void;
+  /** Cancels provisioning (downloads, apt). */
+  signal?: AbortSignal;
 }
 
 async function findOnPath(env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -206,16 +208,16 @@ export async function resolveBitcoind(options: ResolveOptions = {}): Promise<Bit
   let releaseFailure: string | undefined;
   if (source !== 'debian') {
     try {
-      const install = await provisionRelease({ version, baseUrl: options.releaseBaseUrl, cacheDir, env, onProgress: options.onProgress });
+      const install = await provisionRelease({ version, baseUrl: options.releaseBaseUrl, cacheDir, env, onProgress: options.onProgress, signal: options.signal });
       return identifyBinary(install.bitcoindPath, 'release', `using official release ${version} from ${install.tarballUrl} (SHA256 verified)`);
     } catch (error) {
       // A bad download must not be papered over by a silent fallback.
-      if (source === 'release' || isHarnessError(error, 'CHECKSUM_MISMATCH') || isHarnessError(error, 'BAD_OPTION')) throw error;
+      if (source === 'release' || options.signal?.aborted || isHarnessError(error, 'CHECKSUM_MISMATCH') || isHarnessError(error, 'BAD_OPTION')) throw error;
       releaseFailure = describeFailure(error);
       options.onProgress?.(`official release ${version} unavailable; falling back to Debian's bitcoin-knots`);
     }
   }
-  const install = await provisionDebian({ cacheDir, onProgress: options.onProgress }).catch((error: unknown) => {
+  const install = await provisionDebian({ cacheDir, onProgress: options.onProgress, signal: options.signal }).catch((error: unknown) => {
     if (releaseFailure && isHarnessError(error)) {
       throw new HarnessError(error.code, `${error.message} (and before that: ${releaseFailure})`, { fix: error.fix, evidence: error.evidence, cause: error });
     }

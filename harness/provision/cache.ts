@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../errors.js';
@@ -26,9 +26,13 @@ export async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-/** A fresh scratch directory inside the cache (same filesystem, so rename is atomic). */
+/**
+ * A fresh scratch directory inside the cache (same filesystem, so rename is atomic). Scratch
+ * directories of dead provisioners (killed before their cleanup ran) are removed first.
+ */
 export async function makeScratchDir(cacheDir: string, label: string): Promise<string> {
   await mkdir(cacheDir, { recursive: true });
+  await sweepAbandonedScratch(cacheDir);
   const dir = join(cacheDir, `.tmp-${label}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(dir);
   return dir;
@@ -46,6 +50,14 @@ export async function publishInstall(scratchDir: string, finalDir: string): Prom
     const code = (error as NodeJS.ErrnoException).code;
     if ((code === 'ENOTEMPTY' || code === 'EEXIST') && (await isDirectory(finalDir))) return false;
     throw error;
+  }
+}
+
+/** `.tmp-<label>-<pid>-<random>` directories whose pid is gone. */
+export async function sweepAbandonedScratch(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/^\.tmp-.*-(\d+)-[0-9a-f]{8}$/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !pidIsAlive(pid)) await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 

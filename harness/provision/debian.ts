@@ -27,6 +27,8 @@ export interface DebianOptions {
   /** Where apt's sources are read from (tests point this at samples). */
   aptDir?: string;
   onProgress?: (line: string) => void;
+  /** Cancels the apt/dpkg subprocesses (e.g. Ctrl-C in the CLI). */
+  signal?: AbortSignal;
 }
 
 export interface DebianInstall {
@@ -100,11 +102,13 @@ async function privateApt(scratch: string, mirror: string, keyring: string, plat
   return Object.entries(settings).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
 }
 
-async function run(tool: string, args: string[], what: string, fix: string, cwd?: string): Promise<string> {
+async function runTool(tool: string, args: string[], what: string, fix: string, cwd?: string, signal?: AbortSignal): Promise<string> {
+  signal?.throwIfAborted();
   try {
-    const result = await execa(tool, args, { cwd, timeout: APT_TIMEOUT_MS, env: { LC_ALL: 'C' } });
+    const result = await execa(tool, args, { cwd, timeout: APT_TIMEOUT_MS, env: { LC_ALL: 'C' }, ...(signal ? { cancelSignal: signal } : {}) });
     return result.stdout;
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     const detail = (error as { stderr?: string }).stderr?.trim().split('\n').slice(-3).join(' | ') || (error as Error).message;
     throw new HarnessError('PROVISION_FAILED', `${what} failed: ${detail}`, { fix, evidence: (error as { stderr?: string }).stderr, cause: error });
   }
@@ -154,6 +158,7 @@ export async function provisionDebian(options: DebianOptions): Promise<DebianIns
       const scratch = await makeScratchDir(join(options.cacheDir, 'debian'), DEBIAN_PACKAGE);
       try {
         const apt = await privateApt(scratch, mirror, DEFAULT_KEYRING, platform);
+        const run: typeof runTool = (tool, args, what, fix, cwd) => runTool(tool, args, what, fix, cwd, options.signal);
         const netFix = `check that ${mirror} is reachable (apt-get update works), or use --source release, or pass --bitcoind PATH`;
         say(`apt-get update (private lists, ${mirror} ${SUITE})`);
         await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${SUITE}`, netFix);

@@ -10,6 +10,8 @@ export interface DownloadTimeouts {
   connectMs?: number;
   /** Longest silence between body chunks before we give up. */
   stallMs?: number;
+  /** Cancels the download (e.g. Ctrl-C in the CLI). */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_CONNECT_MS = 5_000;
@@ -35,6 +37,8 @@ function unreachable(url: string, detail: string, cause?: unknown): HarnessError
 /** fetch with a headers deadline; the body is the caller's to read (the stall timer keeps running). */
 async function fetchWithDeadline(url: string, timeouts: DownloadTimeouts): Promise<{ response: Response; controller: AbortController }> {
   const controller = new AbortController();
+  timeouts.signal?.throwIfAborted();
+  timeouts.signal?.addEventListener('abort', () => controller.abort(timeouts.signal?.reason), { once: true });
   const connectMs = timeouts.connectMs ?? DEFAULT_CONNECT_MS;
   const timer = setTimeout(() => controller.abort(new Error(`no response within ${connectMs} ms`)), connectMs);
   try {

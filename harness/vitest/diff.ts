@@ -78,13 +78,15 @@ interface ColumnFormatter {
 
 /** Message cells align their type names and right-align their sizes: "getheaders  69 B". */
 function columnFormatter(column: TableColumn): ColumnFormatter {
-  const messages = column.cells.filter((c): c is SizedMessage => typeof c === 'object');
+  // Annotation columns are sparse (only some rows say something); Array.from turns holes into blanks.
+  const cells = Array.from(column.cells);
+  const messages = cells.filter((c): c is SizedMessage => typeof c === 'object');
   const typeWidth = Math.max(0, ...messages.map((m) => m.type.length));
   const sizeWidth = Math.max(0, ...messages.map((m) => String(m.size).length));
   const text = (cell: Cell) =>
     cell === undefined ? '' : typeof cell === 'string' ? cell : `${cell.type.padEnd(typeWidth)}  ${String(cell.size).padStart(sizeWidth)} B`;
-  const width = Math.max(column.header.length, ...column.cells.map((c) => text(c).length));
-  return { width, format: (row) => text(column.cells[row]) };
+  const width = Math.max(column.header.length, ...cells.map((c) => text(c).length));
+  return { width, format: (row) => text(cells[row]) };
 }
 
 export function sized(event: MessageEvent): SizedMessage {
@@ -145,7 +147,7 @@ export function renderNodeTimeline(
     { header: `${side.label} sent to ${peer}`, cells: sent },
   ];
   if (annotations.notes) {
-    columns.push({ header: '', cells: side.events.map((_, i) => annotations.notes?.get(i)) });
+    columns.push({ header: 'check', cells: side.events.map((_, i) => annotations.notes?.get(i)) });
   }
   const table = renderTable(columns, annotations.marks ? { marks: annotations.marks } : {});
   return [describeConnection(view), '', table, ...notesOf(view)].join('\n');

@@ -76,7 +76,7 @@ export function checkSendsInOrder(view: ConnectionView, role: Role, expected: re
       marks.set(earlier, MISMATCH);
       finding = `'${type}' was not sent${afterWhat}; it was sent earlier, at row ${earlier + 1}`;
     } else {
-      const ghostRow = Math.max(sent.length, lastMatch + 1);
+      const ghostRow = rowsBelowBothSides(view);
       expectedColumn[ghostRow] = `${type} (never sent)`;
       marks.set(ghostRow, MISMATCH);
       finding = `'${type}' was never sent${afterWhat}`;
@@ -124,7 +124,7 @@ export function checkSendsBetween(view: ConnectionView, role: Role, msgTypes: re
     return { pass: false, claim, finding: `the window is not there: '${missing}' was never sent`, report: report() };
   }
   const problems: string[] = [];
-  let nextGhostRow = sent.length; // rows below the observed ones, for messages never sent
+  let nextGhostRow = rowsBelowBothSides(view);
   for (const type of msgTypes) {
     const rows = sent.flatMap((t, i) => (t === type ? [i] : []));
     const inside = rows.find((i) => i > start && i < end);
@@ -142,7 +142,8 @@ export function checkSendsBetween(view: ConnectionView, role: Role, msgTypes: re
         expectedColumn[i] = `${type} (${i < start ? 'before' : 'after'} the window)`;
         marks.set(i, MISMATCH);
       }
-      problems.push(`'${type}' was sent at row ${rows.map((i) => i + 1).join(', ')}, outside rows ${start + 2}–${end}`);
+      const where = rows.map((i) => i + 1).join(', ');
+      problems.push(`'${type}' was sent at row ${where}, outside the window: '${window.after}' at row ${start + 1}, '${window.before}' at row ${end + 1}`);
     }
   }
   const finding = problems.length === 0 ? `it did, between rows ${start + 1} and ${end + 1}` : problems.join('; ');
@@ -197,6 +198,14 @@ export function checkSends(view: ConnectionView, role: Role, msgType: string): C
   const claim = `${side.label} sends '${msgType}'`;
   const finding = rows.length === 0 ? 'it never did' : `it did, at row ${rows.map((i) => i + 1).join(', ')}`;
   return { pass: rows.length > 0, claim, finding, report: renderSentSideBySide(view, role, { expected, marks }) };
+}
+
+/**
+ * First free row of a side-by-side table. A message never sent is shown there: any higher row
+ * would sit next to an unrelated message of the other side.
+ */
+function rowsBelowBothSides(view: ConnectionView): number {
+  return Math.max(view.dialer.sent().length, view.listener.sent().length);
 }
 
 function requireTypes(matcher: string, types: readonly string[]): void {

@@ -40,7 +40,7 @@ Not done: GPG verification of SHA256SUMS (only the SHA256 of the tarball is chec
 function parseSource(value: string | undefined): Source | undefined {
   if (value === undefined) return undefined;
   if ((SOURCES as readonly string[]).includes(value)) return value as Source;
-  throw usageError(`regtest-harness provision: --source must be one of ${SOURCES.join(', ')}, got '${value}'`, 'pass --source release or --source debian');
+  throw usageError(`--source must be one of ${SOURCES.join(', ')}, got '${value}'`, 'pass --source release or --source debian');
 }
 
 function optionalString(value: unknown): string | undefined {
@@ -64,6 +64,7 @@ export const provisionCommand: Command = {
       releaseBaseUrl: optionalString(values['release-base-url']),
       bitcoind: optionalString(values.bitcoind),
       onProgress: (line) => writeLine(io.stderr, line),
+      signal: io.signal,
     });
     writeLine(io.stdout, binary.path);
     writeLine(io.stdout, binary.versionLine);

@@ -1,0 +1,9 @@
+/** regtest-harness: the public API. */
+export { Network, type NetworkOptions, type ConnectMode } from './network.js';
+export { BitcoinNode, type NodeOptions } from './node.js';
+export { Rpc, RpcError } from './rpc.js';
+export type * from './rpc-types.js';
+export { parseTopology, shapeEdges, formatEdge, TOPOLOGY_SHAPES, type Edge, type TopologyShape } from './topology.js';
+export { resolveBitcoind, identifyBinary, type BitcoindBinary, type BinarySource } from './binary.js';
+export { HarnessError, isHarnessError, type HarnessErrorCode } from './errors.js';
+export { waitUntil } from './wait.js';

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Idempotent set-up behind `npm start` and `npm test`: npm packages, the build, Debian packages
+// (as root; otherwise the exact command to run), and a regtest bitcoind. Fast when already done.
+// Plain JavaScript with no dependencies: it runs before `npm ci` has installed anything.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const forTests = process.argv.includes('--tests');
+const say = (line) => process.stderr.write(`[setup] ${line}\n`);
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...options });
+  if (result.status !== 0) {
+    say(`'${command} ${args.join(' ')}' failed (exit ${result.status ?? result.signal})`);
+    process.exit(2);
+  }
+}
+
+function newestMtime(path) {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+// 1. npm packages: `npm ci` when node_modules is missing or older than the lock file.
+const installedLock = join(root, 'node_modules', '.package-lock.json');
+if (!existsSync(installedLock) || statSync(installedLock).mtimeMs < statSync(join(root, 'package-lock.json')).mtimeMs) {
+  say('installing npm packages (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+// 2. The build (dist/), when any source is newer than the last build.
+const sources = Math.max(...['harness', 'tracing', 'scenarios', 'bench', 'tsconfig.json', 'tsconfig.build.json'].map((p) => newestMtime(join(root, p))));
+const stamp = join(root, 'dist', '.build-stamp');
+if (!existsSync(stamp) || statSync(stamp).mtimeMs < sources) {
+  say('building (tsc)');
+  run('npm', ['run', '--silent', 'build']);
+}
+
+// 3. Debian packages: bpftrace for the USDT tracer; for the tests also <sys/sdt.h> and cc (the
+//    USDT emitter), readelf (checking our ELF reader), and Chromium (rendering the HTML report).
+const packages = ['bpftrace', ...(forTests ? ['systemtap-sdt-dev', 'gcc', 'libc6-dev', 'binutils', 'chromium'] : [])];
+const hasApt = existsSync('/usr/bin/apt-get') && existsSync('/usr/bin/dpkg-query');
+if (hasApt) {
+  const missing = packages.filter((pkg) => {
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+    return !r.stdout?.includes('install ok installed');
+  });
+  if (missing.length > 0) {
+    if (process.getuid?.() === 0) {
+      say(`installing Debian packages: ${missing.join(' ')}`);
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      run('apt-get', ['update', '-qq'], { env });
+      run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+    } else {
+      say(`missing Debian packages: ${missing.join(' ')} — install them with: sudo apt-get install -y ${missing.join(' ')}`);
+      say('(tests that need them are skipped with a one-line reason until then)');
+    }
+  }
+} else {
+  say(`not a Debian system: install ${packages.join(', ')} with your package manager for the USDT tracer and its tests`);
+}
+
+// 4. A regtest bitcoind: $BITCOIND, bitcoind on PATH, the cache, else provision one.
+const cli = join(root, 'dist', 'harness', 'cli', 'main.js');
+try {
+  const found = execFileSync(process.execPath, [cli, 'provision'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  say(`bitcoind: ${found.trim().split('\n')[0]}`);
+} catch {
+  say('could not get a bitcoind (see above); set BITCOIND=/path/to/bitcoind');
+  process.exit(2);
+}
