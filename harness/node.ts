@@ -25,6 +25,8 @@ export interface NodeOptions {
   extraArgs?: readonly string[];
   /** How long start() waits for RPC (default 60 s). */
   readyTimeoutMs?: number;
+  /** Fixed ports instead of allocated ones: a taken port is then an error, not a retry. */
+  ports?: { p2p: number; rpc: number };
   /** Called with each new pid (start and restart), e.g. so a tracer can follow it. */
   onSpawn?: (node: BitcoinNode) => void;
 }
@@ -84,6 +86,12 @@ export class BitcoinNode {
   /** Claim P2P and RPC ports now, so a topology can name this node's address before it starts. */
   async reservePorts(): Promise<void> {
     if (this.p2pPort !== 0) return;
+    if (this.options.ports) {
+      this.p2pPort = this.options.ports.p2p;
+      this.rpcPort = this.options.ports.rpc;
+      this.rpcClient = new Rpc({ host: '127.0.0.1', port: this.rpcPort, username: this.credentials.user, password: this.credentials.password });
+      return;
+    }
     const [p2p, rpc] = await allocatePorts(2);
     this.p2pPort = p2p!;
     this.rpcPort = rpc!;
@@ -93,6 +101,7 @@ export class BitcoinNode {
 
   private releasePortClaims(): void {
     if (this.p2pPort === 0) return;
+    if (this.options.ports) return; // not ours to release
     for (const file of claimFiles([this.p2pPort, this.rpcPort])) releasePath(file);
     releasePorts([this.p2pPort, this.rpcPort]);
     this.p2pPort = 0;
@@ -115,7 +124,7 @@ export class BitcoinNode {
         return;
       } catch (error) {
         const portTaken = error instanceof HarnessError && error.code === 'PORT_IN_USE';
-        if (!portTaken || attempt >= BIND_RETRIES) throw error;
+        if (!portTaken || this.options.ports || attempt >= BIND_RETRIES) throw error;
         this.releasePortClaims(); // bind-and-retry: another process took a port between our check and bitcoind's bind
       }
     }
@@ -180,7 +189,7 @@ export class BitcoinNode {
     for (const port of [this.p2pPort, this.rpcPort]) {
       if (!(await canBind(port))) {
         throw new HarnessError('PORT_IN_USE', `${this.name}: port ${port} on 127.0.0.1 is already in use`, {
-          fix: `stop the process listening on ${port} (ss -ltnp 'sport = :${port}'), or let the harness pick ports`,
+          fix: `stop the process listening on ${port} (see: ss -ltnp 'sport = :${port}'), or leave the ports unset so the harness picks free ones`,
         });
       }
     }

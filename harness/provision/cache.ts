@@ -79,6 +79,8 @@ export interface LockOptions {
   /** Give up waiting for another provisioner after this long. */
   maxWaitMs?: number;
   onWait?: (ownerPid: number | undefined) => void;
+  /** Stop waiting (e.g. Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 async function lockOwner(lockPath: string): Promise<{ pid: number | undefined; ageMs: number } | undefined> {
@@ -103,6 +105,7 @@ export async function withCacheLock<T>(cacheDir: string, name: string, fn: () =>
   const deadline = Date.now() + (options.maxWaitMs ?? 15 * 60_000);
   let reportedWait = false;
   for (;;) {
+    options.signal?.throwIfAborted();
     try {
       const handle = await open(lockPath, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
       try {

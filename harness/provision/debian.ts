@@ -165,6 +165,7 @@ export async function provisionDebian(options: DebianOptions): Promise<DebianIns
 
         const show = await run('apt-cache', [...apt, 'show', '--no-all-versions', DEBIAN_PACKAGE], `apt-cache show ${DEBIAN_PACKAGE}`, netFix).catch(
           (error: unknown) => {
+            if (options.signal?.aborted) throw error;
             throw new HarnessError('PROVISION_FAILED', `package ${DEBIAN_PACKAGE} not found in ${mirror} ${SUITE}`, {
               fix: `check that your mirror carries Debian ${SUITE} (${DEBIAN_PACKAGE} is only in ${SUITE}), or use --source release, or pass --bitcoind PATH`,
               cause: error,
@@ -231,6 +232,6 @@ export async function provisionDebian(options: DebianOptions): Promise<DebianIns
         await rm(scratch, { recursive: true, force: true });
       }
     },
-    { onWait: (pid) => say(`waiting for pid ${pid ?? '?'}, which is provisioning ${DEBIAN_PACKAGE} into ${options.cacheDir}`) },
+    { signal: options.signal, onWait: (pid) => say(`waiting for pid ${pid ?? '?'}, which is provisioning ${DEBIAN_PACKAGE} into ${options.cacheDir}`) },
   );
 }

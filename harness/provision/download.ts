@@ -50,6 +50,7 @@ async function fetchWithDeadline(url: string, timeouts: DownloadTimeouts): Promi
     return { response, controller };
   } catch (error) {
     if (error instanceof HarnessError) throw error;
+    if (timeouts.signal?.aborted) throw timeouts.signal.reason; // cancelled, not a network failure
     const reason = controller.signal.aborted ? describeFetchError(controller.signal.reason) : describeFetchError(error);
     throw unreachable(url, reason, error);
   } finally {
@@ -64,6 +65,7 @@ export async function fetchText(url: string, timeouts: DownloadTimeouts = {}): P
   try {
     return await response.text();
   } catch (error) {
+    if (timeouts.signal?.aborted) throw timeouts.signal.reason;
     throw unreachable(url, describeFetchError(controller.signal.reason ?? error), error);
   } finally {
     clearTimeout(timer);
@@ -125,6 +127,7 @@ export async function downloadToFile(
   try {
     await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), hashing, createWriteStream(destPath));
   } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason;
     throw unreachable(url, describeFetchError(controller.signal.reason ?? error), error);
   } finally {
     clearTimeout(stallTimer);

@@ -136,5 +136,5 @@ export async function provisionRelease(options: ReleaseOptions): Promise<Release
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-  }, { onWait: (pid) => say(`waiting for pid ${pid ?? '?'}, which is provisioning Bitcoin Core ${version} into ${options.cacheDir}`) });
+  }, { signal: options.signal, onWait: (pid) => say(`waiting for pid ${pid ?? '?'}, which is provisioning Bitcoin Core ${version} into ${options.cacheDir}`) });
 }

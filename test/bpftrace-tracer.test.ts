@@ -1,0 +1,186 @@
+/**
+ * UsdtTracer and the session pool on the USDT emitter (real bpftrace, real uprobes): events for the
+ * right nodes in per-node order, one shared bpftrace per binary, and loss that is always reported.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isHarnessError, type HarnessError } from '../harness/errors.js';
+import { guardProcess, releaseProcess } from '../harness/reaper.js';
+import type { TraceEvent } from '../tracing/events.js';
+import type { EventSink, PeerInfo, TraceTarget } from '../tracing/tracer.js';
+import { SessionPool } from '../tracing/bpftrace/pool.js';
+import { UsdtTracer, usdtAvailability } from '../tracing/bpftrace/usdt-tracer.js';
+import { buildEmitter, Emitter, emitterSkipReason, ourBpftracePids } from './helpers/emitter.js';
+
+const skip = emitterSkipReason();
+const reaperHooks = { onSpawn: guardProcess, onExit: releaseProcess };
+
+class ListSink implements EventSink {
+  events: TraceEvent[] = [];
+  errors: HarnessError[] = [];
+  push(event: TraceEvent) {
+    this.events.push(event);
+  }
+  fail(error: HarnessError) {
+    this.errors.push(error);
+  }
+  async until(done: () => boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`timed out with ${this.events.length} events, ${this.errors.length} errors`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** A target for an emitter: peer ids map to "node = peer_id % 10", looked up with a random delay. */
+function targetFor(emitter: Emitter, elfPath: string, index: number, lookups: number[] = []): TraceTarget {
+  return {
+    index,
+    pid: emitter.pid,
+    debugLogPath: '/dev/null',
+    elfPath,
+    async peerInfo(peerId): Promise<PeerInfo | undefined> {
+      lookups.push(peerId);
+      await new Promise((r) => setTimeout(r, Math.random() * 30));
+      return peerId < 0 ? undefined : { id: peerId, addr: `127.0.0.1:${18444 + (peerId % 10)}`, connection_type: 'manual', inbound: false };
+    },
+    async peerNode(peer) {
+      return Number(peer.addr.split(':')[1]) - 18444;
+    },
+  };
+}
+
+const message = (peer_id: number) => ({
+  peer_id,
+  peer_addr: '127.0.0.1:18444',
+  peer_conn_type: 'manual',
+  msg_type: 'ping',
+  msg_size: 8,
+  msg: '0102030405060708',
+});
+
+describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
+  let elfPath: string;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    elfPath = await buildEmitter();
+  });
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    expect(ourBpftracePids()).toEqual([]);
+  });
+
+  async function emitter(): Promise<Emitter> {
+    const e = await Emitter.start(elfPath);
+    cleanups.push(() => e.stop());
+    return e;
+  }
+
+  function pool(options: ConstructorParameters<typeof SessionPool>[0] = {}): SessionPool {
+    const p = new SessionPool({ ...reaperHooks, ...options });
+    cleanups.push(() => p.shutdown());
+    return p;
+  }
+
+  it('reports the emitter as traceable', async () => {
+    expect(await usdtAvailability(elfPath)).toEqual({ ok: true });
+    expect(await usdtAvailability('/bin/true')).toMatchObject({ ok: false, reason: expect.stringContaining('no net:inbound_message') });
+  });
+
+  it('delivers TraceEvents per node, in firing order, with peer_node resolved once per peer', async () => {
+    const [a, b] = [await emitter(), await emitter()];
+    const lookups: number[] = [];
+    const sink = new ListSink();
+    const tracer = new UsdtTracer({ pool: pool() });
+    const startedAtNs = process.hrtime.bigint();
+    await tracer.attach([targetFor(a, elfPath, 0, lookups), targetFor(b, elfPath, 1, lookups)], sink, startedAtNs);
+    cleanups.push(() => tracer.detach());
+
+    // Peer ids cycle over 3 peers so lookups (random delays) finish out of order.
+    for (let k = 0; k < 30; k++) await (k % 2 ? b : a).fire('net:outbound_message', message(k % 3));
+    await a.fire('net:misbehaving_connection', { peer_id: -1, message: 'gone' });
+    await sink.until(() => sink.events.length === 31);
+    await tracer.detach();
+
+    const ofNode = (node: number) => sink.events.filter((e) => e.node === node);
+    expect(ofNode(0).map((e) => e.tracepoint).at(-1)).toBe('net:misbehaving_connection');
+    const peers = (node: number) => ofNode(node).filter((e) => e.tracepoint === 'net:outbound_message').map((e) => (e.args as { peer_id: number }).peer_id);
+    expect(peers(0)).toEqual(Array.from({ length: 15 }, (_, j) => (2 * j) % 3));
+    expect(peers(1)).toEqual(Array.from({ length: 15 }, (_, j) => (2 * j + 1) % 3));
+    for (const event of sink.events) {
+      const peerId = (event.args as { peer_id: number }).peer_id;
+      expect(event.peer_node).toBe(peerId < 0 ? null : peerId % 10);
+      expect(event.source).toBe('usdt');
+    }
+    const times = ofNode(0).map((e) => e.t);
+    expect(times[0]).toBeGreaterThan(0);
+    expect([...times].sort((x, y) => x - y)).toEqual(times);
+    // Cached per (pid, peer): 3 peers on each of 2 nodes, plus the gone peer.
+    expect(lookups.length).toBe(7);
+    expect(sink.errors).toEqual([]);
+  });
+
+  it('shares one bpftrace per binary between tracers and stops it when the last one detaches', async () => {
+    const shared = pool();
+    const [a, b] = [await emitter(), await emitter()];
+    const sinks = [new ListSink(), new ListSink()];
+    const tracers = [new UsdtTracer({ pool: shared }), new UsdtTracer({ pool: shared })];
+    await tracers[0]!.attach([targetFor(a, elfPath, 0)], sinks[0]!, process.hrtime.bigint());
+    await tracers[1]!.attach([targetFor(b, elfPath, 0)], sinks[1]!, process.hrtime.bigint());
+    expect(shared.size).toBe(1);
+    expect(ourBpftracePids()).toHaveLength(1);
+
+    await a.fire('net:outbound_message', message(1));
+    await b.fire('net:outbound_message', message(2));
+    await sinks[0]!.until(() => sinks[0]!.events.length === 1);
+    await sinks[1]!.until(() => sinks[1]!.events.length === 1);
+    expect((sinks[0]!.events[0]!.args as { peer_id: number }).peer_id).toBe(1);
+    expect((sinks[1]!.events[0]!.args as { peer_id: number }).peer_id).toBe(2);
+
+    await tracers[0]!.detach();
+    expect(ourBpftracePids()).toHaveLength(1);
+    await tracers[1]!.detach();
+    expect(shared.size).toBe(0);
+    expect(ourBpftracePids()).toEqual([]);
+  });
+
+  it('a 100k-event burst: received + reported lost == fired, and loss fails the sink with TRACE_EVENTS_LOST', async () => {
+    const e = await emitter();
+    // One 4 KiB page per CPU and full payload capture: the ring must overflow.
+    const small = pool({ perfRingPages: 1 });
+    const sink = new ListSink();
+    const tracer = new UsdtTracer({ pool: small, tracepoints: ['net:inbound_message'] });
+    await tracer.attach([targetFor(e, elfPath, 0)], sink, process.hrtime.bigint());
+    cleanups.push(() => tracer.detach());
+    const lease = (tracer as unknown as { leases: Map<string, { lease: import('../tracing/bpftrace/pool.js').PoolLease }> }).leases.get(elfPath)!.lease;
+    const bodiesPerHit = lease.program.layouts.get('net:inbound_message')!.bodies.length;
+
+    const t0 = Date.now();
+    const fired = await e.burst('net:inbound_message', 100_000, 250);
+    console.log('burst ms', Date.now() - t0, lease.stats());
+    await new Promise((r) => setTimeout(r, 2000));
+    console.log('after 2s', lease.stats(), JSON.stringify(lease.diagnostics().slice(0, 500)));
+    for (let k = 0; k < 20; k++) { await e.fire('net:inbound_message', message(k) as never); await new Promise((r) => setTimeout(r, 20)); }
+    await new Promise((r) => setTimeout(r, 1000));
+    console.log('after extra', lease.stats());
+    const iv = setInterval(() => console.log(lease.stats()), 20000);
+    cleanups.push(async () => clearInterval(iv));
+    expect(fired).toBe(100_000);
+    // Every record is accounted for once bpftrace has read its ring buffers.
+    await sink.until(() => {
+      const s = lease.stats();
+      return s.receivedRecords + s.lostRecords === fired * bodiesPerHit;
+    }, 60_000);
+    const stats = lease.stats();
+    expect(stats.lostRecords).toBeGreaterThan(0);
+    expect(stats.completeHits).toBeLessThan(fired);
+    expect(stats.completeHits + stats.incompleteHits).toBeLessThanOrEqual(fired);
+    await sink.until(() => sink.events.length === stats.completeHits);
+    const lost = sink.errors.filter((err) => isHarnessError(err, 'TRACE_EVENTS_LOST'));
+    expect(lost.length).toBeGreaterThanOrEqual(1);
+    expect(lost[0]!.message).toMatch(/lost \d+ trace records/);
+    expect(lost[0]!.fix).toMatch(/perfRingPages/);
+  }, 120_000);
+});

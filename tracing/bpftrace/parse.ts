@@ -1,0 +1,161 @@
+/**
+ * Turns the generated program's output lines back into one raw record per tracepoint hit:
+ * joins the hit's bodies (see program.ts), decodes each argument as the catalog says, and counts
+ * what bpftrace reports lost and what could not be completed.
+ */
+import type { TracepointArgsMap, TracepointName } from '../events.js';
+import type { TracepointArgument } from '../catalog.js';
+import type { BpftraceProgram, ProgramBody } from './program.js';
+import { READY_MARKER } from './program.js';
+
+export interface RawRecord<N extends TracepointName = TracepointName> {
+  pid: number;
+  tid: number;
+  /** bpftrace `nsecs`: CLOCK_MONOTONIC, the clock of process.hrtime.bigint(). */
+  ns: bigint;
+  tracepoint: N;
+  args: TracepointArgsMap[N];
+}
+
+export type ParsedLine =
+  | { kind: 'ready' }
+  | { kind: 'records'; records: RawRecord[] }
+  | { kind: 'lost'; count: number }
+  | { kind: 'other'; line: string };
+
+interface PartialHit {
+  head?: { pid: number; ns: bigint; values: string[] };
+  parts: Map<number, string>;
+  /** Index of the last string part, for a string that contained a newline. */
+  lastStringBody?: number;
+}
+
+const LOST = /^Lost (\d+) events$/;
+
+/** Hash bytes as printed (%rh, internal order) → RPC hex (reversed). */
+export function hashToRpcHex(spaced: string): string {
+  return spaced.trim().split(/\s+/).filter(Boolean).reverse().join('');
+}
+
+function decodeInteger(arg: TracepointArgument, text: string): number | boolean {
+  if (arg.kind === 'bool') return text !== '0';
+  // int64/uint64 beyond 2^53 lose precision as number; Core's values (ids, sizes, fees) do not get there.
+  return Number(text);
+}
+
+export class BpftraceOutputParser {
+  private readonly bodies: ReadonlyMap<number, ProgramBody>;
+  private readonly partial = new Map<string, PartialHit>();
+  private lastPartKey: string | undefined;
+  /** Records (perf events) bpftrace reported lost. */
+  lostRecords = 0;
+  /** Body lines received. */
+  receivedRecords = 0;
+  /** Hits received whole. */
+  completeHits = 0;
+
+  constructor(private readonly program: BpftraceProgram) {
+    this.bodies = new Map(program.bodies.map((b) => [b.id, b]));
+  }
+
+  /** Parse one stdout line (without its newline). */
+  push(line: string): ParsedLine {
+    if (line.startsWith('BTH ')) return this.head(line);
+    if (line.startsWith('BTP ')) return this.part(line);
+    if (line === READY_MARKER) return { kind: 'ready' };
+    const lost = LOST.exec(line.trim());
+    if (lost) {
+      this.lostRecords += Number(lost[1]);
+      return { kind: 'lost', count: Number(lost[1]) };
+    }
+    // A string argument with a newline in it continues on the next line.
+    if (this.lastPartKey !== undefined) {
+      const hit = this.partial.get(this.lastPartKey);
+      if (hit?.lastStringBody !== undefined) {
+        hit.parts.set(hit.lastStringBody, `${hit.parts.get(hit.lastStringBody)}\n${line}`);
+        return { kind: 'records', records: [] };
+      }
+    }
+    return { kind: 'other', line };
+  }
+
+  /** Hits still missing bodies: lost (when bpftrace reported loss) or not yet read. */
+  get incompleteHits(): number {
+    return this.partial.size;
+  }
+
+  private key(body: ProgramBody, tid: string, n: string): string {
+    return `${tid}:${body.tracepoint}:${n}`;
+  }
+
+  private hit(key: string): PartialHit {
+    let hit = this.partial.get(key);
+    if (!hit) this.partial.set(key, (hit = { parts: new Map() }));
+    return hit;
+  }
+
+  private head(line: string): ParsedLine {
+    const [, id, pid, tid, n, ns, ...values] = line.split(' ');
+    const body = this.bodies.get(Number(id));
+    if (!body || body.role !== 'head' || n === undefined || ns === undefined || tid === undefined) return { kind: 'other', line };
+    this.receivedRecords++;
+    const key = this.key(body, tid, n);
+    this.hit(key).head = { pid: Number(pid), ns: BigInt(ns), values };
+    this.lastPartKey = undefined;
+    return this.completeIfWhole(key, body.tracepoint, Number(tid));
+  }
+
+  private part(line: string): ParsedLine {
+    // The value is the rest of the line (strings may hold spaces).
+    const match = /^BTP (\d+) (\d+) (\d+) ?(.*)$/s.exec(line);
+    const body = match ? this.bodies.get(Number(match[1])) : undefined;
+    if (!match || !body || body.role === 'head') return { kind: 'other', line };
+    this.receivedRecords++;
+    const key = this.key(body, match[2]!, match[3]!);
+    const hit = this.hit(key);
+    hit.parts.set(body.id, match[4]!);
+    hit.lastStringBody = body.role === 'string' ? body.id : undefined;
+    this.lastPartKey = key;
+    return this.completeIfWhole(key, body.tracepoint, Number(match[2]));
+  }
+
+  private completeIfWhole(key: string, name: TracepointName, tid: number): ParsedLine {
+    const hit = this.partial.get(key)!;
+    const layout = this.program.layouts.get(name)!;
+    const parts = layout.bodies.length - 1;
+    if (!hit.head || hit.parts.size < parts) return { kind: 'records', records: [] };
+    // A string that ends the hit may still continue on the next line; strings are the rarely-newlined case,
+    // and Core's strings (addresses, types, reasons) never hold newlines, so we accept it here.
+    this.partial.delete(key);
+    if (this.lastPartKey === key) this.lastPartKey = undefined;
+    this.completeHits++;
+    return { kind: 'records', records: [this.decode(name, tid, hit)] };
+  }
+
+  private decode(name: TracepointName, tid: number, hit: PartialHit): RawRecord {
+    const layout = this.program.layouts.get(name)!;
+    const args: Record<string, unknown> = {};
+    const head = layout.bodies[0]!;
+    head.args.forEach((arg, k) => (args[arg.name] = decodeInteger(arg, hit.head!.values[k] ?? '')));
+    for (const body of layout.bodies.slice(1)) {
+      const arg = body.args[0]!;
+      const text = hit.parts.get(body.id) ?? '';
+      if (body.role === 'string') args[arg.name] = text;
+      else if (body.role === 'hash') args[arg.name] = hashToRpcHex(text);
+      else {
+        const hex = text.trim().split(/\s+/).filter(Boolean).join('');
+        args[arg.name] = hex;
+        args.msg_captured = hex.length / 2;
+      }
+    }
+    return { pid: hit.head!.pid, tid, ns: hit.head!.ns, tracepoint: name, args: args as unknown as TracepointArgsMap[typeof name] };
+  }
+
+  /** Drop what can no longer complete (after the session ended); returns how many hits were dropped. */
+  discardIncomplete(): number {
+    const dropped = this.partial.size;
+    this.partial.clear();
+    this.lastPartKey = undefined;
+    return dropped;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * One bpftrace session per (ELF file, program) shared by every network that runs that binary:
+ * attaching costs 0.5–2 s on a real bitcoind, and path mode already sees every process of the
+ * binary, so subscribers only say which pids they want. Ref-counted; an optional keep-alive lets a
+ * test run pay the attach once. Subscribers talk to the pool through `PoolSubscriber` only, so a
+ * cross-worker daemon could later implement the same acquire/release over a socket.
+ */
+import type { HarnessError } from '../../harness/errors.js';
+import type { TracepointName } from '../events.js';
+import { readProbeNotes, type ProbeNote } from '../elf-notes.js';
+import type { RawRecord } from './parse.js';
+import { generateProgram, type BpftraceProgram } from './program.js';
+import { BpftraceSession, type SessionListener, type SessionOptions, type SessionStats } from './session.js';
+
+export interface PoolRequest {
+  elfPath: string;
+  tracepoints: readonly TracepointName[];
+  payloadBytes?: number;
+  /** Pids wanted from the start, so no record between the barrier and addPid() is missed. */
+  pids?: readonly number[];
+}
+
+/** What a subscriber receives: records of its pids only; loss and failure concern everyone. */
+export interface PoolSubscriber {
+  record(record: RawRecord): void;
+  lost(count: number, total: number): void;
+  failed(error: HarnessError): void;
+}
+
+export interface PoolLease {
+  readonly program: BpftraceProgram;
+  /** Start receiving this process's records. */
+  addPid(pid: number): void;
+  removePid(pid: number): void;
+  stats(): SessionStats;
+  diagnostics(): string;
+  /** ns from bpftrace's spawn to its barrier. */
+  attachNs(): bigint | undefined;
+  /** The shared bpftrace process. */
+  bpftracePid(): number | undefined;
+  release(): Promise<void>;
+}
+
+export interface PoolOptions extends SessionOptions {
+  /** Keep an unused session this long before stopping it (default 0: stop at once). */
+  keepAliveMs?: number;
+}
+
+interface Entry {
+  key: string;
+  starting: Promise<BpftraceSession>;
+  session?: BpftraceSession;
+  subscribers: Map<PoolSubscriber, Set<number>>;
+  idleTimer?: NodeJS.Timeout;
+}
+
+export class SessionPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly notes = new Map<string, Promise<ProbeNote[]>>();
+
+  constructor(private readonly options: PoolOptions = {}) {}
+
+  /** The binary's probe notes, read once per path. */
+  probeNotes(elfPath: string): Promise<ProbeNote[]> {
+    let found = this.notes.get(elfPath);
+    if (!found) {
+      found = readProbeNotes(elfPath);
+      found.catch(() => this.notes.delete(elfPath));
+      this.notes.set(elfPath, found);
+    }
+    return found;
+  }
+
+  /** Resolves once the session's probes are live (the barrier). */
+  async acquire(request: PoolRequest, subscriber: PoolSubscriber): Promise<PoolLease> {
+    const tracepoints = [...new Set(request.tracepoints)].sort();
+    const key = JSON.stringify([request.elfPath, tracepoints, request.payloadBytes ?? null]);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const created: Entry = { key, subscribers: new Map(), starting: this.start(request, tracepoints) };
+      created.starting.then(
+        (session) => {
+          created.session = session;
+          session.addListener(this.demultiplexer(created));
+        },
+        () => this.entries.delete(key),
+      );
+      this.entries.set(key, created);
+      entry = created;
+    }
+    if (entry.idleTimer) clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+    const pids = new Set<number>(request.pids ?? []);
+    entry.subscribers.set(subscriber, pids);
+    let session: BpftraceSession;
+    try {
+      session = await entry.starting;
+    } catch (error) {
+      entry.subscribers.delete(subscriber);
+      throw error;
+    }
+    const owner = entry;
+    let released = false;
+    return {
+      program: session.program,
+      addPid: (pid) => pids.add(pid),
+      removePid: (pid) => pids.delete(pid),
+      stats: () => session.stats(),
+      diagnostics: () => session.diagnostics(),
+      attachNs: () => session.attachNs,
+      bpftracePid: () => session.pid,
+      release: async () => {
+        if (released) return;
+        released = true;
+        owner.subscribers.delete(subscriber);
+        await this.maybeStop(owner);
+      },
+    };
+  }
+
+  private async start(request: PoolRequest, tracepoints: TracepointName[]): Promise<BpftraceSession> {
+    const probeNotes = await this.probeNotes(request.elfPath);
+    const program = generateProgram({ elfPath: request.elfPath, tracepoints, probeNotes, payloadBytes: request.payloadBytes });
+    return BpftraceSession.start(program, this.options);
+  }
+
+  private demultiplexer(entry: Entry): SessionListener {
+    return {
+      record: (record) => {
+        for (const [subscriber, pids] of entry.subscribers) if (pids.has(record.pid)) subscriber.record(record);
+      },
+      // A lost record carries no pid: every subscriber may have lost something.
+      lost: (count, total) => {
+        for (const subscriber of entry.subscribers.keys()) subscriber.lost(count, total);
+      },
+      failed: (error) => {
+        this.entries.delete(entry.key);
+        for (const subscriber of entry.subscribers.keys()) subscriber.failed(error);
+      },
+    };
+  }
+
+  private async maybeStop(entry: Entry): Promise<void> {
+    if (entry.subscribers.size > 0) return;
+    const keepAlive = this.options.keepAliveMs ?? 0;
+    if (keepAlive > 0 && entry.session?.running) {
+      entry.idleTimer = setTimeout(() => void this.stopEntry(entry), keepAlive);
+      // An idle session must not keep the process alive; the reaper kills it if we exit.
+      entry.idleTimer.unref();
+      return;
+    }
+    await this.stopEntry(entry);
+  }
+
+  private async stopEntry(entry: Entry): Promise<void> {
+    if (entry.subscribers.size > 0) return;
+    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    const session = entry.session ?? (await entry.starting.catch(() => undefined));
+    await session?.stop();
+  }
+
+  /** Stops every session, used or not (end of a test run). */
+  async shutdown(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(
+      all.map(async (entry) => {
+        if (entry.idleTimer) clearTimeout(entry.idleTimer);
+        const session = entry.session ?? (await entry.starting.catch(() => undefined));
+        await session?.stop();
+      }),
+    );
+  }
+
+  /** Sessions currently running or starting. */
+  get size(): number {
+    return this.entries.size;
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * Generates the bpftrace program for a set of catalog tracepoints on one ELF file (path mode:
+ * every process of that binary is traced, semaphores raised through the kernel's uprobe ref_ctr).
+ *
+ * Output protocol, one line per probe body (bpftrace 0.17 fits only one 200-byte string or buffer
+ * per body in the 512-byte BPF stack, so a hit is split over several bodies):
+ *   BTH <body> <pid> <tid> <n> <nsecs> <integer args…>   the head: every integer/bool argument
+ *   BTP <body> <tid> <n> <value>                         one string, hash or payload
+ * `n` counts this body's hits on this thread (a per-body map), so the reader joins the bodies of
+ * one hit by (tid, tracepoint, n) whatever order the kernel ran them or the CPUs delivered them.
+ */
+import { HarnessError } from '../../harness/errors.js';
+import type { ProbeNote } from '../elf-notes.js';
+import { parseArgSpec } from '../elf-notes.js';
+import type { TracepointName } from '../events.js';
+import type { ArgumentCType, TracepointArgument } from '../catalog.js';
+import { NET_TRACEPOINTS, argumentsFor, isTracepointName, tracepoint } from '../catalog.js';
+
+/** bpftrace 0.17's largest str()/buf() (BPFTRACE_STRLEN cap). */
+export const BPFTRACE_MAX_STRLEN = 200;
+/** bpftrace 0.17 on x86_64 exposes only arg0..arg5 by name; later ones are read from the note's operand. */
+const NAMED_ARGS = 6;
+export const READY_MARKER = 'BTREADY';
+
+export type BodyRole = 'head' | 'string' | 'hash' | 'payload';
+
+export interface ProgramBody {
+  id: number;
+  tracepoint: TracepointName;
+  role: BodyRole;
+  /** Head: the integer arguments in print order; others: the one argument printed. */
+  args: readonly TracepointArgument[];
+}
+
+export interface TracepointLayout {
+  tracepoint: TracepointName;
+  /** The arguments this binary's probe passes and the program reads. */
+  args: readonly TracepointArgument[];
+  bodies: readonly ProgramBody[];
+}
+
+export interface UnavailableArgument {
+  tracepoint: TracepointName;
+  argument: string;
+  reason: string;
+}
+
+export interface ProgramOptions {
+  /** Absolute path of the ELF file carrying the probes (bitcoind). */
+  elfPath: string;
+  /** Default: the 7 net tracepoints. */
+  tracepoints?: readonly TracepointName[];
+  /**
+   * The binary's probe notes (tracing/elf-notes.ts). They give each probe's arity (v28.1's
+   * mempool:replaced has 7 arguments, v29's 8) and the operands of arguments past arg5.
+   * Without them every catalog argument is assumed and those past arg5 are unavailable.
+   */
+  probeNotes?: readonly ProbeNote[];
+  /** Payload bytes captured per message, 0..200 (default 200). */
+  payloadBytes?: number;
+}
+
+export interface BpftraceProgram {
+  text: string;
+  /** Environment bpftrace needs for this program. */
+  env: Record<string, string>;
+  layouts: ReadonlyMap<TracepointName, TracepointLayout>;
+  bodies: readonly ProgramBody[];
+  /** Arguments the program cannot read on this binary, with why; never silently dropped. */
+  unavailable: readonly UnavailableArgument[];
+  /** Number of probe blocks (one per body). */
+  probeCount: number;
+  payloadBytes: number;
+}
+
+/** Characters allowed in the ELF path: bpftrace's probe syntax has no quoting for the rest. */
+const SAFE_PATH = /^\/[A-Za-z0-9._+\/-]+$/;
+
+function badOption(message: string, fix: string): HarnessError {
+  return new HarnessError('BAD_OPTION', message, { fix });
+}
+
+export function validateElfPath(elfPath: string): string {
+  if (!SAFE_PATH.test(elfPath) || elfPath.includes('/../') || elfPath.endsWith('/..')) {
+    throw badOption(
+      `cannot trace '${elfPath}': bpftrace probe paths must be absolute and use only letters, digits and . _ + - /`,
+      'pass an absolute path without spaces or special characters (symlink or copy the binary to such a path)',
+    );
+  }
+  return elfPath;
+}
+
+/** A bpftrace cast for a C type: the value is truncated and sign-extended like Core passed it. */
+function cast(cType: ArgumentCType, expr: string): { expr: string; format: string } {
+  switch (cType) {
+    case 'int64':
+      return { expr: `(int64)${expr}`, format: '%ld' };
+    case 'uint64':
+      return { expr: `(uint64)${expr}`, format: '%lu' };
+    case 'int32':
+      return { expr: `(int32)${expr}`, format: '%ld' };
+    case 'uint32':
+      return { expr: `(uint32)${expr}`, format: '%lu' };
+    case 'bool':
+      return { expr: `(uint8)${expr}`, format: '%lu' };
+    default:
+      throw new Error(`not an integer C type: ${cType}`);
+  }
+}
+
+const X86_REGISTERS: Record<string, string> = {};
+for (const r of ['ax', 'bx', 'cx', 'dx', 'si', 'di', 'bp', 'sp']) {
+  const low: Record<string, string> = { ax: 'al', bx: 'bl', cx: 'cl', dx: 'dl', si: 'sil', di: 'dil', bp: 'bpl', sp: 'spl' };
+  for (const alias of [`r${r}`, `e${r}`, r, low[r]!]) X86_REGISTERS[alias] = r;
+}
+for (let k = 8; k <= 15; k++) for (const suffix of ['', 'd', 'w', 'b']) X86_REGISTERS[`r${k}${suffix}`] = `r${k}`;
+X86_REGISTERS.rip = 'ip';
+
+/**
+ * A bpftrace expression reading an argument from its sdt operand (`%reg`, `off(%reg)`, `$imm`),
+ * for arguments past arg5; undefined with the reason when the operand form is not supported.
+ */
+export function operandExpression(spec: string): { expr: string } | { reason: string } {
+  const { operand, size } = parseArgSpec(spec);
+  const register = (name: string) => X86_REGISTERS[name];
+  let m = /^%([a-z0-9]+)$/.exec(operand);
+  if (m && register(m[1]!)) return { expr: `reg("${register(m[1]!)}")` };
+  m = /^(-?\d*)\(%([a-z0-9]+)\)$/.exec(operand);
+  if (m && register(m[2]!)) {
+    const offset = Number(m[1] || '0');
+    const type = size === 1 ? 'uint8' : size === 2 ? 'uint16' : size === 4 ? 'uint32' : 'uint64';
+    return { expr: `*(${type}*)(reg("${register(m[2]!)}") ${offset < 0 ? '-' : '+'} ${Math.abs(offset)})` };
+  }
+  m = /^\$(-?\d+)$/.exec(operand);
+  if (m) return { expr: m[1]! };
+  return { reason: `operand '${operand}' is not a form the generator reads (register, offset(register), immediate)` };
+}
+
+function argExpression(
+  name: TracepointName,
+  index: number,
+  note: ProbeNote | undefined,
+): { expr: string } | { reason: string } {
+  if (index < NAMED_ARGS) return { expr: `arg${index}` };
+  if (!note) return { reason: `bpftrace 0.17 names only arg0–arg5 on x86_64; pass the binary's probe notes to read arg${index} from its operand` };
+  const spec = note.args[index];
+  if (spec === undefined) return { reason: `${name}: the probe note has no argument ${index}` };
+  return operandExpression(spec);
+}
+
+export function generateProgram(options: ProgramOptions): BpftraceProgram {
+  const elfPath = validateElfPath(options.elfPath);
+  const payloadBytes = options.payloadBytes ?? BPFTRACE_MAX_STRLEN;
+  if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > BPFTRACE_MAX_STRLEN) {
+    throw badOption(`payloadBytes ${payloadBytes} is out of range`, `pass an integer from 0 to ${BPFTRACE_MAX_STRLEN} (bpftrace 0.17's buffer cap)`);
+  }
+  const names = options.tracepoints ?? NET_TRACEPOINTS;
+  if (names.length === 0) throw badOption('no tracepoints asked for', 'pass at least one tracepoint name, e.g. net:inbound_message');
+  for (const name of names) {
+    if (!isTracepointName(name)) {
+      throw badOption(`'${String(name)}' is not a Bitcoin Core tracepoint`, 'use a name from tracing/catalog.ts, e.g. net:inbound_message');
+    }
+  }
+
+  const lines: string[] = [`BEGIN { printf("${READY_MARKER}\\n"); }`];
+  const layouts = new Map<TracepointName, TracepointLayout>();
+  const bodies: ProgramBody[] = [];
+  const unavailable: UnavailableArgument[] = [];
+
+  for (const name of [...new Set(names)]) {
+    const record = tracepoint(name);
+    const notes = options.probeNotes?.filter((n) => `${n.provider}:${n.name}` === name);
+    if (options.probeNotes && notes!.length === 0) {
+      throw new HarnessError('NO_PROBES', `${elfPath} has no ${name} probe`, {
+        fix: `trace only tracepoints this binary has (it may predate ${record.addedIn}), or use a bitcoind built with USDT`,
+      });
+    }
+    const arity = notes?.[0]?.args.length ?? record.arguments.length;
+    const args = argumentsFor(name, arity);
+    // bpftrace resolves arg0..arg5 per call site; past those we read one operand for all sites.
+    const sameOperands = (index: number) => !notes || notes.every((n) => n.args[index] === notes[0]!.args[index]);
+
+    const probe = `usdt:${elfPath}:${record.context}:${record.event}`;
+    const readable: TracepointArgument[] = [];
+    const expressions = new Map<string, string>();
+    args.forEach((arg, index) => {
+      const found = index < NAMED_ARGS || sameOperands(index)
+        ? argExpression(name, index, notes?.[0])
+        : { reason: `the ${notes!.length} call sites pass arg${index} in different places` };
+      if ('reason' in found) {
+        unavailable.push({ tracepoint: name, argument: arg.name, reason: found.reason });
+      } else {
+        readable.push(arg);
+        expressions.set(arg.name, found.expr);
+      }
+    });
+
+    const layoutBodies: ProgramBody[] = [];
+    const addBody = (role: BodyRole, bodyArgs: TracepointArgument[], statement: (id: number, counter: string) => string) => {
+      const id = bodies.length;
+      const counter = `@n${id}[tid]`;
+      const body: ProgramBody = { id, tracepoint: name, role, args: bodyArgs };
+      bodies.push(body);
+      layoutBodies.push(body);
+      lines.push(`${probe} { ${counter} = ${counter} + 1; ${statement(id, counter)} }`);
+    };
+
+    const integers = readable.filter((a) => a.kind === 'int' || a.kind === 'uint' || a.kind === 'bool');
+    const casts = integers.map((a) => cast(a.cType, expressions.get(a.name)!));
+    const headFormat = ['BTH %lu %d %d %lu %lu', ...casts.map((c) => c.format)].join(' ');
+    addBody('head', integers, (id, counter) =>
+      `printf("${headFormat}\\n", ${[String(id), 'pid', 'tid', counter, 'nsecs', ...casts.map((c) => c.expr)].join(', ')});`,
+    );
+    for (const a of readable) {
+      const expr = expressions.get(a.name)!;
+      if (a.kind === 'string') {
+        // +1: str()'s size includes the NUL.
+        const size = Math.min((a.maxLength ?? BPFTRACE_MAX_STRLEN - 1) + 1, BPFTRACE_MAX_STRLEN);
+        addBody('string', [a], (id, counter) => `printf("BTP %lu %d %lu %s\\n", ${id}, tid, ${counter}, str(${expr}, ${size}));`);
+      } else if (a.kind === 'hash32') {
+        addBody('hash', [a], (id, counter) => `printf("BTP %lu %d %lu %rh\\n", ${id}, tid, ${counter}, buf(${expr}, 32));`);
+      } else if (a.kind === 'bytes' && payloadBytes > 0) {
+        const lengthExpr = a.lengthFrom ? expressions.get(a.lengthFrom) : undefined;
+        if (!lengthExpr) {
+          unavailable.push({ tracepoint: name, argument: a.name, reason: 'its length argument is not readable' });
+          continue;
+        }
+        addBody('payload', [a], (id, counter) =>
+          `$len = ${lengthExpr} > ${payloadBytes} ? ${payloadBytes} : ${lengthExpr}; ` +
+          `printf("BTP %lu %d %lu %rh\\n", ${id}, tid, ${counter}, buf(${expr}, $len));`,
+        );
+      }
+    }
+    layouts.set(name, { tracepoint: name, args: readable, bodies: layoutBodies });
+  }
+
+  return {
+    text: lines.join('\n') + '\n',
+    env: {
+      BPFTRACE_STRLEN: String(BPFTRACE_MAX_STRLEN),
+      // One counter per (thread, body): room for many threads over a long test run.
+      BPFTRACE_MAP_KEYS_MAX: '65536',
+    },
+    layouts,
+    bodies,
+    unavailable,
+    probeCount: bodies.length,
+    payloadBytes,
+  };
+}

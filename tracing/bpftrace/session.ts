@@ -1,0 +1,261 @@
+/**
+ * One bpftrace process running a generated program: privilege (root or `sudo -n`), tracefs,
+ * spawn in its own process group, a readiness barrier, output parsing, lost-event and death
+ * reporting, and a clean stop that leaves nothing running.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { HarnessError } from '../../harness/errors.js';
+import type { BpftraceProgram } from './program.js';
+import { BpftraceOutputParser, type RawRecord } from './parse.js';
+
+/** bpftrace 0.17 prints this on every run here; programs load fine (environment notes §7). */
+const HARMLESS_STDERR = [/couldn't set RLIMIT_MEMLOCK/];
+const STDERR_KEEP = 64 * 1024;
+const TRACEFS = '/sys/kernel/tracing';
+/** Per-CPU perf ring size in 4 KiB pages; 1024 = 4 MiB, enough for regtest bursts with payloads. */
+export const DEFAULT_PERF_RING_PAGES = 1024;
+
+export interface SessionListener {
+  record(record: RawRecord): void;
+  /** bpftrace reported `count` records lost (running total in `total`). */
+  lost(count: number, total: number): void;
+  /** bpftrace died on its own after the barrier. */
+  failed(error: HarnessError): void;
+}
+
+export interface SessionOptions {
+  /** BPFTRACE_PERF_RB_PAGES (per CPU); a power of two. */
+  perfRingPages?: number;
+  /** Called with bpftrace's pid (= its process group) right after spawn, e.g. to register with a reaper. */
+  onSpawn?(pid: number): void;
+  /** Called when that process has exited. */
+  onExit?(pid: number): void;
+  /** How long the barrier may take before it counts as a failure (default 30 s). */
+  readyTimeoutMs?: number;
+  bpftracePath?: string;
+}
+
+export interface SessionStats {
+  receivedRecords: number;
+  lostRecords: number;
+  completeHits: number;
+  incompleteHits: number;
+}
+
+function findOnPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    if (dir && existsSync(`${dir}/${command}`)) return `${dir}/${command}`;
+  }
+  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (existsSync(`${dir}/${command}`)) return `${dir}/${command}`;
+  return undefined;
+}
+
+export type Privilege = { kind: 'root' } | { kind: 'sudo' } | { kind: 'none'; reason: string };
+
+/** Whether bpftrace can run with the needed privileges: as root, or through passwordless sudo. */
+export function tracerPrivilege(): Privilege {
+  if (process.getuid?.() === 0) return { kind: 'root' };
+  const sudo = findOnPath('sudo');
+  if (sudo && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return { kind: 'sudo' };
+  return { kind: 'none', reason: sudo ? 'not root and `sudo -n` needs a password' : 'not root and sudo is not installed' };
+}
+
+export function bpftraceBinary(): string | undefined {
+  return findOnPath('bpftrace');
+}
+
+function permissionError(reason: string): HarnessError {
+  return new HarnessError('TRACER_PERMISSION', `bpftrace needs root to attach USDT probes (${reason})`, {
+    fix: 'run the tests as root, allow passwordless sudo for bpftrace (sudoers: `<user> ALL=(root) NOPASSWD: /usr/bin/bpftrace`), or use the debug.log tracer',
+  });
+}
+
+/** Mounts tracefs when missing (as root): without it bpftrace 0.17 cannot detach cleanly. */
+function ensureTracefs(privilege: Privilege): void {
+  if (privilege.kind !== 'root' || existsSync(`${TRACEFS}/uprobe_events`)) return;
+  spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { stdio: 'ignore', timeout: 5000 });
+}
+
+export class BpftraceSession {
+  readonly program: BpftraceProgram;
+  private readonly parser: BpftraceOutputParser;
+  private readonly listeners = new Set<SessionListener>();
+  private readonly backlog: RawRecord[] = [];
+  private child: ChildProcess | undefined;
+  private stderr = '';
+  private exited: Promise<void> | undefined;
+  private stopping = false;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private spawnedAt = 0n;
+  /** ns from spawn to the barrier. */
+  attachNs: bigint | undefined;
+
+  private constructor(program: BpftraceProgram, private readonly options: SessionOptions) {
+    this.program = program;
+    this.parser = new BpftraceOutputParser(program);
+  }
+
+  /** Spawns bpftrace and resolves once its probes are attached (the barrier). */
+  static async start(program: BpftraceProgram, options: SessionOptions = {}): Promise<BpftraceSession> {
+    const session = new BpftraceSession(program, options);
+    await session.spawn();
+    return session;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.exitInfo === undefined;
+  }
+
+  addListener(listener: SessionListener): void {
+    this.listeners.add(listener);
+    // Records read between the barrier and the first listener (same stdout chunk as the marker).
+    const backlog = this.backlog.splice(0);
+    for (const record of backlog) listener.record(record);
+  }
+
+  removeListener(listener: SessionListener): void {
+    this.listeners.delete(listener);
+  }
+
+  stats(): SessionStats {
+    const p = this.parser;
+    return { receivedRecords: p.receivedRecords, lostRecords: p.lostRecords, completeHits: p.completeHits, incompleteHits: p.incompleteHits };
+  }
+
+  /** bpftrace's stderr without the harmless noise, for failure reports. */
+  diagnostics(): string {
+    return this.stderr;
+  }
+
+  private async spawn(): Promise<void> {
+    const bpftrace = this.options.bpftracePath ?? bpftraceBinary();
+    if (!bpftrace) {
+      throw new HarnessError('TRACER_FAILED', 'bpftrace is not installed', { fix: 'install it (`apt-get install bpftrace`) or use the debug.log tracer' });
+    }
+    const privilege = tracerPrivilege();
+    if (privilege.kind === 'none') throw permissionError(privilege.reason);
+    ensureTracefs(privilege);
+
+    const pages = this.options.perfRingPages ?? DEFAULT_PERF_RING_PAGES;
+    if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) {
+      throw new HarnessError('BAD_OPTION', `perfRingPages ${pages} is not a power of two`, { fix: 'pass a power of two such as 64, 1024 or 4096' });
+    }
+    const env = { ...this.program.env, BPFTRACE_PERF_RB_PAGES: String(pages) };
+    // -B line: each record reaches us when printed (the barrier line above all).
+    const args = ['-B', 'line', '-e', this.program.text];
+    const [command, argv] =
+      privilege.kind === 'root'
+        ? [bpftrace, args]
+        : ['sudo', ['-n', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bpftrace, ...args]];
+
+    this.spawnedAt = process.hrtime.bigint();
+    const child = spawn(command, argv, {
+      detached: true, // own process group: stop() signals bpftrace and anything it started
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    this.child = child;
+    if (child.pid !== undefined) this.options.onSpawn?.(child.pid);
+    this.exited = new Promise((resolve) => {
+      // 'close': exited and its stdout fully read, so no record arrives after stop() resolved.
+      child.once('close', (code, signal) => {
+        this.exitInfo = { code, signal };
+        if (child.pid !== undefined) this.options.onExit?.(child.pid);
+        resolve();
+      });
+    });
+
+    const ready = new Promise<void>((resolve, reject) => {
+      child.once('error', (error) =>
+        reject(new HarnessError('TRACER_FAILED', `cannot start bpftrace: ${error.message}`, { fix: 'check that bpftrace is installed and executable', cause: error })),
+      );
+      child.once('exit', () =>
+        reject(this.failure('bpftrace exited before its probes were attached', 'read its stderr below: usually a probe this binary lacks, or a program the kernel refused')),
+      );
+      const timeout = this.options.readyTimeoutMs ?? 30_000;
+      const timer = setTimeout(
+        () => reject(this.failure(`bpftrace did not attach within ${timeout} ms`, 'check the load on this machine, or trace fewer tracepoints')),
+        timeout,
+      );
+      timer.unref();
+      const lines = createInterface({ input: child.stdout! });
+      lines.on('line', (line) => {
+        const parsed = this.parser.push(line);
+        switch (parsed.kind) {
+          case 'ready':
+            clearTimeout(timer);
+            this.attachNs = process.hrtime.bigint() - this.spawnedAt;
+            resolve();
+            break;
+          case 'records':
+            for (const record of parsed.records) {
+              if (this.listeners.size === 0) this.backlog.push(record);
+              else for (const l of this.listeners) l.record(record);
+            }
+            break;
+          case 'lost':
+            for (const l of this.listeners) l.lost(parsed.count, this.parser.lostRecords);
+            break;
+          case 'other':
+            this.keepStderr(`stdout: ${line}\n`);
+        }
+      });
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => this.keepStderr(chunk));
+    child.once('exit', () => {
+      if (this.stopping || this.attachNs === undefined) return;
+      const error = this.failure('bpftrace died while tracing', 'read its stderr below; the trace after this point is incomplete');
+      for (const l of this.listeners) l.failed(error);
+    });
+
+    try {
+      await ready;
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  private keepStderr(chunk: string): void {
+    const kept = chunk
+      .split('\n')
+      .filter((line) => !HARMLESS_STDERR.some((re) => re.test(line)))
+      .join('\n');
+    this.stderr = (this.stderr + kept).slice(-STDERR_KEEP);
+  }
+
+  private failure(message: string, fix: string): HarnessError {
+    const exit = this.exitInfo ? ` (exit code ${this.exitInfo.code ?? 'none'}, signal ${this.exitInfo.signal ?? 'none'})` : '';
+    return new HarnessError('TRACER_FAILED', message + exit, { fix, evidence: this.stderr.trim() || '(bpftrace wrote nothing to stderr)' });
+  }
+
+  /** SIGINT (bpftrace detaches and flushes), then SIGKILL after a grace period; resolves when it exited. */
+  async stop(graceMs = 3000): Promise<void> {
+    this.stopping = true;
+    const child = this.child;
+    if (!child || child.pid === undefined || this.exitInfo) {
+      await this.exited;
+      return;
+    }
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        /* already gone */
+      }
+    };
+    signalGroup('SIGINT');
+    const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+    // Stragglers in the group (sudo's child) must not outlive us.
+    signalGroup('SIGKILL');
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * The USDT tracer: bitcoind's tracepoints through a pooled bpftrace session per binary, turned
+ * into TraceEvents for the harness's nodes.
+ */
+import { HarnessError } from '../../harness/errors.js';
+import type { TraceEvent, TracepointName } from '../events.js';
+import { hasProbes } from '../elf-notes.js';
+import { NET_TRACEPOINTS, tracepoint } from '../catalog.js';
+import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
+import type { RawRecord } from './parse.js';
+import { SessionPool, type PoolLease, type PoolSubscriber } from './pool.js';
+import { bpftraceBinary, tracerPrivilege } from './session.js';
+
+/** The pool tracers share unless given one: one bpftrace per bitcoind binary per worker. */
+export const defaultPool = new SessionPool();
+
+export interface UsdtTracerOptions {
+  pool?: SessionPool;
+  /**
+   * Tracepoints to trace. Default: the net ones the binary has (v28 lacks the connection ones).
+   * Named explicitly, a tracepoint the binary lacks is a NO_PROBES error.
+   */
+  tracepoints?: readonly TracepointName[];
+  /** Payload bytes captured per message (0..200, default 200). */
+  payloadBytes?: number;
+}
+
+interface Attached {
+  lease: PoolLease;
+  subscriber: PoolSubscriber;
+}
+
+export class UsdtTracer implements Tracer {
+  readonly source = 'usdt' as const;
+  private readonly pool: SessionPool;
+  private readonly byPid = new Map<number, TraceTarget>();
+  private readonly leases = new Map<string, Attached>();
+  private readonly peerCache = new Map<string, Promise<number | null>>();
+  /** Per node, the promise of its last delivered event: async peer lookups never reorder a node's events. */
+  private readonly chains = new Map<number, Promise<void>>();
+  private sink: EventSink | undefined;
+  private startedAtNs = 0n;
+  private lostReported = 0;
+  private lostTotal = 0;
+  private readonly lostBaseline = new Map<PoolSubscriber, number>();
+  private lastStats = '';
+  private readonly notes: string[] = [];
+
+  constructor(private readonly options: UsdtTracerOptions = {}) {
+    this.pool = options.pool ?? defaultPool;
+  }
+
+  async attach(targets: readonly TraceTarget[], sink: EventSink, startedAtNs: bigint): Promise<void> {
+    this.sink = sink;
+    this.startedAtNs = startedAtNs;
+    for (const target of targets) await this.addTarget(target);
+  }
+
+  async addTarget(target: TraceTarget): Promise<void> {
+    this.byPid.set(target.pid, target);
+    const existing = this.leases.get(target.elfPath);
+    if (existing) {
+      existing.lease.addPid(target.pid);
+      return;
+    }
+    const subscriber: PoolSubscriber = {
+      record: (record) => this.onRecord(record),
+      lost: (_count, total) => this.onLost(total - (this.lostBaseline.get(subscriber) ?? 0)),
+      failed: (error) => this.sink?.fail(error),
+    };
+    const tracepoints = await this.tracepointsFor(target.elfPath);
+    const lease = await this.pool.acquire(
+      { elfPath: target.elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids: [target.pid] },
+      subscriber,
+    );
+    this.leases.set(target.elfPath, { lease, subscriber });
+    // A kept-alive session may have lost records for an earlier test: count ours only.
+    this.lostBaseline.set(subscriber, lease.stats().lostRecords);
+    for (const u of lease.program.unavailable) this.notes.push(`${u.tracepoint} ${u.argument} not traced: ${u.reason}`);
+  }
+
+  private async tracepointsFor(elfPath: string): Promise<readonly TracepointName[]> {
+    if (this.options.tracepoints) return this.options.tracepoints;
+    const notes = await this.pool.probeNotes(elfPath);
+    const present = NET_TRACEPOINTS.filter((name) => {
+      const { context, event } = tracepoint(name);
+      return hasProbes(notes, context, [event]);
+    });
+    const missing = NET_TRACEPOINTS.filter((n) => !present.includes(n));
+    if (missing.length > 0) this.notes.push(`${elfPath} lacks ${missing.join(', ')}: not traced`);
+    if (present.length === 0) {
+      throw new HarnessError('NO_PROBES', `${elfPath} has no net tracepoints`, {
+        fix: 'use a bitcoind built with USDT (-DWITH_USDT=ON, or --enable-usdt before v29), or the debug.log tracer',
+      });
+    }
+    return present;
+  }
+
+  private onLost(total: number): void {
+    this.lostTotal = Math.max(this.lostTotal, total);
+    // One error at the first loss; detach reports any further loss with the final count.
+    if (this.lostReported === 0) this.reportLoss();
+  }
+
+  private reportLoss(): void {
+    this.lostReported = this.lostTotal;
+    this.sink?.fail(
+      new HarnessError('TRACE_EVENTS_LOST', `bpftrace lost ${this.lostTotal} trace records (its perf ring buffer overflowed); the trace is incomplete`, {
+        fix: 'trace fewer tracepoints, capture less payload (payloadBytes), or give the pool a larger perfRingPages; allow loss explicitly if the test does not need every event',
+        evidence: this.diagnostics(),
+      }),
+    );
+  }
+
+  private onRecord(record: RawRecord): void {
+    const target = this.byPid.get(record.pid);
+    if (!target || !this.sink) return;
+    const sink = this.sink;
+    const previous = this.chains.get(target.index) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.toEvent(target, record))
+      .then((event) => sink.push(event))
+      .catch((error: unknown) =>
+        sink.fail(new HarnessError('TRACER_FAILED', `could not turn a ${record.tracepoint} record into an event: ${String(error)}`, {
+          fix: 'check that the node is still running (peer lookups use its RPC)',
+          cause: error,
+        })),
+      );
+    this.chains.set(target.index, next);
+  }
+
+  private async toEvent(target: TraceTarget, record: RawRecord): Promise<TraceEvent> {
+    const args = record.args as unknown as Record<string, unknown>;
+    const peerId = typeof args.peer_id === 'number' ? args.peer_id : undefined;
+    const peer_node = peerId === undefined ? null : await this.peerNode(target, peerId, args);
+    const t = Number(record.ns - this.startedAtNs) / 1000;
+    return { t, node: target.index, peer_node, source: 'usdt', tracepoint: record.tracepoint, args: record.args } as TraceEvent;
+  }
+
+  private peerNode(target: TraceTarget, peerId: number, args: Record<string, unknown>): Promise<number | null> {
+    const key = `${target.pid}:${peerId}`;
+    let found = this.peerCache.get(key);
+    if (!found) {
+      found = (async () => {
+        // A peer already gone (closed_connection) has no getpeerinfo entry: what the probe told us must do.
+        const info: PeerInfo | undefined =
+          (await target.peerInfo(peerId)) ??
+          (typeof args.peer_addr === 'string'
+            ? { id: peerId, addr: args.peer_addr, connection_type: String(args.peer_conn_type ?? ''), inbound: args.peer_conn_type === 'inbound' }
+            : undefined);
+        return info ? target.peerNode(info) : null;
+      })();
+      this.peerCache.set(key, found);
+    }
+    return found;
+  }
+
+  async detach(): Promise<void> {
+    await Promise.all(this.chains.values());
+    const attached = [...this.leases.values()];
+    this.lastStats = this.sessionDiagnostics();
+    this.leases.clear();
+    for (const { lease } of attached) await lease.release();
+    await Promise.all(this.chains.values());
+    if (this.lostTotal > this.lostReported) this.reportLoss();
+    this.byPid.clear();
+    this.sink = undefined;
+  }
+
+  diagnostics(): string {
+    return [...this.notes, this.leases.size > 0 ? this.sessionDiagnostics() : this.lastStats].filter(Boolean).join('\n');
+  }
+
+  private sessionDiagnostics(): string {
+    const parts: string[] = [];
+    for (const { lease } of this.leases.values()) {
+      const s = lease.stats();
+      parts.push(`bpftrace: ${s.completeHits} hits, ${s.receivedRecords} records received, ${s.lostRecords} lost, ${s.incompleteHits} incomplete`);
+      if (lease.diagnostics().trim()) parts.push(lease.diagnostics().trim());
+    }
+    return parts.join('\n');
+  }
+}
+
+export type UsdtAvailability = { ok: true } | { ok: false; reason: string };
+
+/** Whether the USDT tracer can trace this binary here: bpftrace, privileges, net probes. */
+export async function usdtAvailability(elfPath: string): Promise<UsdtAvailability> {
+  if (process.platform !== 'linux') return { ok: false, reason: 'USDT tracing needs Linux' };
+  if (!bpftraceBinary()) return { ok: false, reason: 'bpftrace is not installed (apt-get install bpftrace)' };
+  const privilege = tracerPrivilege();
+  if (privilege.kind === 'none') return { ok: false, reason: `bpftrace needs root: ${privilege.reason}` };
+  try {
+    const notes = await defaultPool.probeNotes(elfPath);
+    if (!hasProbes(notes, 'net', ['inbound_message', 'outbound_message'])) {
+      return { ok: false, reason: `${elfPath} has no net:inbound_message/outbound_message probes (built without USDT)` };
+    }
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
+  return { ok: true };
+}

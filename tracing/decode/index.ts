@@ -1,0 +1,18 @@
+export { decodePayload, isDecodableMessageType, DECODABLE_MESSAGE_TYPES } from './payload.js';
+export type { DecodedPayload, DecodableMessageType } from './payload.js';
+export { summarize, summarizeMessage, describeStop } from './summary.js';
+export type { DecodeStop } from './reader.js';
+export { MAX_COMPACT_SIZE } from './reader.js';
+export { SERVICE_FLAGS, decodeServiceFlags, formatServiceFlags } from './services.js';
+export type { ServiceFlags, ServiceFlagName } from './services.js';
+export type { VersionPayload } from './version.js';
+export type { VersionAddress } from './netaddr.js';
+export type { SendCmpctPayload } from './sendcmpct.js';
+export type { FeeFilterPayload } from './feefilter.js';
+export { formatBtcPerKvB } from './feefilter.js';
+export type { NoncePayload } from './nonce.js';
+export { formatNonce } from './nonce.js';
+export type { InventoryPayload, InventoryEntry } from './inventory.js';
+export { inventoryTypeName } from './inventory.js';
+export type { HeadersPayload } from './headers.js';
+export { hexToBytes, toRpcHashHex } from './hex.js';

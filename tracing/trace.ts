@@ -1,0 +1,230 @@
+/**
+ * The trace store: every event a tracer delivers, in arrival order, plus the trace's own errors
+ * (lost events, tracer died). Tests wait on it event-driven and query it per connection.
+ */
+import { HarnessError } from '../harness/errors.js';
+import { ConnectionIndex, describeConnections, type ConnectionView, type Occurrence } from './connections.js';
+import { isMessageEvent, type MessageEvent, type TraceEvent } from './events.js';
+import { describeMessageFilter, matchesMessage, validateMessageFilter, type MessageFilter } from './message-filter.js';
+import { eventsToNDJSON } from './ndjson.js';
+import type { EventSink } from './tracer.js';
+
+export interface TraceOptions {
+  /**
+   * Downgrade TRACE_EVENTS_LOST to a warning (for load tests that expect bpftrace to drop).
+   * The loss is still recorded in `warnings`, reported through `onWarning` and shown in diffs.
+   */
+  allowLoss?: boolean;
+  /** Where downgraded errors are reported; defaults to console.warn of the full error text. */
+  onWarning?: (warning: HarnessError) => void;
+}
+
+export interface WaitOptions {
+  /** Deadline for the wait (not a speed assertion). Default 30 000 ms. */
+  timeoutMs?: number;
+  /** Aborting rejects the wait with the signal's reason. */
+  signal?: AbortSignal;
+  /** What is awaited, in words: "node 0 to receive 'verack' from node 1". Used in the timeout error. */
+  description?: string;
+  /** Evidence for the timeout error; defaults to what every connection exchanged so far. */
+  observed?: () => string;
+}
+
+export type TraceListener = (event: TraceEvent) => void;
+
+export const DEFAULT_WAIT_TIMEOUT_MS = 30_000;
+
+interface PendingWait {
+  abandon(error: HarnessError): void;
+}
+
+export class Trace implements EventSink {
+  readonly #events: TraceEvent[] = [];
+  readonly #errors: HarnessError[] = [];
+  readonly #warnings: HarnessError[] = [];
+  readonly #listeners = new Set<TraceListener>();
+  readonly #pending = new Set<PendingWait>();
+  readonly #connections = new ConnectionIndex();
+  readonly #allowLoss: boolean;
+  readonly #onWarning: (warning: HarnessError) => void;
+
+  constructor(options: TraceOptions = {}) {
+    this.#allowLoss = options.allowLoss ?? false;
+    this.#onWarning = options.onWarning ?? ((warning) => console.warn(warning.toString()));
+  }
+
+  /** Every event, in arrival order. */
+  get events(): readonly TraceEvent[] {
+    return this.#events;
+  }
+
+  /** Trace errors (lost events unless allowLoss, tracer died): each one fails the test. */
+  get errors(): readonly HarnessError[] {
+    return this.#errors;
+  }
+
+  /** Errors downgraded by allowLoss: reported, not failing. */
+  get warnings(): readonly HarnessError[] {
+    return this.#warnings;
+  }
+
+  push(event: TraceEvent): void {
+    const arrival = this.#events.length;
+    this.#events.push(event);
+    if (isMessageEvent(event)) this.#connections.add(event, arrival);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A broken listener must not stop delivery to the others (or to the tracer's reader);
+        // rethrown outside push, it still surfaces as an uncaught error that fails the run.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  fail(error: HarnessError): void {
+    if (this.#allowLoss && error.code === 'TRACE_EVENTS_LOST') {
+      this.#warnings.push(error);
+      this.#onWarning(error);
+      return;
+    }
+    this.#errors.push(error);
+    // The awaited event may never come now; fail fast with the real cause instead of a timeout.
+    for (const wait of [...this.#pending]) wait.abandon(error);
+  }
+
+  /** Throws the first trace error, if any. */
+  assertHealthy(): void {
+    const first = this.#errors[0];
+    if (first) throw first;
+  }
+
+  /** Calls `listener` for every later event; returns the unsubscribe function. */
+  subscribe(listener: TraceListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Resolves with the first event (in arrival order) matching `predicate`: from history if one
+   * is already there, else on the push that delivers it — no polling. Rejects on timeout
+   * (TIMEOUT, naming the description and showing what was observed), on abort, or when a trace
+   * error arrives before the event (the error itself).
+   */
+  waitFor<E extends TraceEvent>(predicate: (event: TraceEvent) => event is E, options?: WaitOptions): Promise<E>;
+  waitFor(predicate: (event: TraceEvent) => boolean, options?: WaitOptions): Promise<TraceEvent>;
+  waitFor(predicate: (event: TraceEvent) => boolean, options: WaitOptions = {}): Promise<TraceEvent> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(
+        new HarnessError('BAD_OPTION', `waitFor timeoutMs ${timeoutMs} is not a non-negative number`, {
+          fix: 'Pass timeoutMs in milliseconds, e.g. { timeoutMs: 10_000 }',
+        }),
+      );
+    }
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    try {
+      const hit = this.#events.find(predicate);
+      if (hit) return Promise.resolve(hit);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const broken = this.#errors[0];
+    if (broken) return Promise.reject(broken);
+
+    return new Promise<TraceEvent>((resolve, reject) => {
+      const settle = (outcome: () => void) => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        this.#pending.delete(pending);
+        outcome();
+      };
+      const unsubscribe = this.subscribe((event) => {
+        let matched: boolean;
+        try {
+          matched = predicate(event);
+        } catch (error) {
+          settle(() => reject(error));
+          return;
+        }
+        if (matched) settle(() => resolve(event));
+      });
+      const timer = setTimeout(() => settle(() => reject(this.#timeoutError(timeoutMs, options))), timeoutMs);
+      const onAbort = () => settle(() => reject(signal?.reason));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const pending: PendingWait = { abandon: (error) => settle(() => reject(error)) };
+      this.#pending.add(pending);
+    });
+  }
+
+  /** waitFor the first message event matching `filter`; the timeout shows that node's connections. */
+  waitForMessage(filter: MessageFilter, options: WaitOptions = {}): Promise<MessageEvent> {
+    validateMessageFilter(filter);
+    const involved = (view: ConnectionView) =>
+      (filter.node === undefined || view.from === filter.node || view.to === filter.node) &&
+      (filter.peer_node == null || view.from === filter.peer_node || view.to === filter.peer_node);
+    return this.waitFor((event): event is MessageEvent => matchesMessage(event, filter), {
+      ...options,
+      description: options.description ?? describeMessageFilter(filter),
+      observed: options.observed ?? (() => describeConnections(this.connections().filter(involved))),
+    });
+  }
+
+  /** Message events matching `filter`, in arrival order. */
+  messages(filter: MessageFilter = {}): MessageEvent[] {
+    validateMessageFilter(filter);
+    return this.#events.filter((event): event is MessageEvent => matchesMessage(event, filter));
+  }
+
+  /**
+   * A snapshot of the connection node `from` dialled to node `to`: the first one by default,
+   * or the occurrence-th (1-based) / 'last' when the pair reconnected. Sides not traced yet are empty.
+   */
+  connection(from: number, to: number, options: { occurrence?: Occurrence } = {}): ConnectionView {
+    return this.#connections.connection(from, to, options.occurrence ?? 1, this.#notes());
+  }
+
+  /** Every connection between harness nodes with at least one traced message. */
+  connections(): ConnectionView[] {
+    return this.#connections.connections(this.#notes());
+  }
+
+  /** The events as they are (JSON.stringify(trace) gives the event array). */
+  toJSON(): TraceEvent[] {
+    return [...this.#events];
+  }
+
+  /** One event per line, for the CLI's --json. */
+  toNDJSON(): string {
+    return eventsToNDJSON(this.#events);
+  }
+
+  #notes(): string[] {
+    return [
+      ...this.#errors.map((e) => `trace error [${e.code}]: ${e.message}`),
+      ...this.#warnings.map((e) => `warning [${e.code}]: ${e.message} (allowed by allowLoss; sequences may have gaps)`),
+    ];
+  }
+
+  #timeoutError(timeoutMs: number, options: WaitOptions): HarnessError {
+    const description = options.description ?? 'a matching trace event';
+    const observed = options.observed ? options.observed() : describeConnections(this.connections());
+    const notes = this.#notes();
+    const evidence = [
+      `${this.#events.length} events traced so far.`,
+      observed,
+      ...(notes.length > 0 ? ['', ...notes] : []),
+    ].join('\n');
+    return new HarnessError('TIMEOUT', `Timed out after ${timeoutMs} ms waiting for ${description}`, {
+      fix: 'Check that the nodes were connected and that the tracer covers both of them; if the machine is only slow, raise timeoutMs',
+      evidence,
+    });
+  }
+}
