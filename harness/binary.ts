@@ -1,5 +1,5 @@
 import { constants as fsConstants } from 'node:fs';
-import { access, open, readFile, realpath, stat } from 'node:fs/promises';
+import { access, open, realpath, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError, isHarnessError } from './errors.js';
@@ -36,15 +36,20 @@ type Identity = Omit<BitcoindBinary, 'source' | 'reason'> & { elfNote?: string }
 /** Identification runs a process; networks ask often, so remember it per (path, mtime). */
 const identified = new Map<string, Promise<Identity>>();
 
-async function startsWith(path: string, magic: Buffer): Promise<boolean> {
+/** The first `length` bytes of a file (fewer if it is shorter). */
+async function readHead(path: string, length: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
-    const buffer = Buffer.alloc(magic.length);
-    const { bytesRead } = await handle.read(buffer, 0, magic.length, 0);
-    return bytesRead === magic.length && buffer.equals(magic);
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }
+}
+
+async function isElf(path: string): Promise<boolean> {
+  return (await readHead(path, 4).catch(() => Buffer.alloc(0))).equals(ELF_MAGIC);
 }
 
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
@@ -52,11 +57,11 @@ const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 /** The ELF behind `path`: itself, or what our wrapper's sidecar names; unknown scripts stay as they are. */
 async function findElf(path: string): Promise<{ elfPath: string; note?: string }> {
   const real = await realpath(path);
-  if (await startsWith(real, ELF_MAGIC)) return { elfPath: real };
-  const head = (await readFile(real, 'utf8').catch(() => '')).slice(0, 4096);
+  if (await isElf(real)) return { elfPath: real };
+  const head = (await readHead(real, 4096)).toString('utf8');
   if (head.startsWith('#!') && head.includes(WRAPPER_MARKER)) {
     const found = await readSidecarElf(real);
-    if (found && (await startsWith(found.elfPath, ELF_MAGIC).catch(() => false))) return { elfPath: found.elfPath };
+    if (found && (await isElf(found.elfPath))) return { elfPath: found.elfPath };
   }
   return { elfPath: real, note: `${path} is not an ELF file and not a regtest-harness wrapper, so its probes cannot be located` };
 }

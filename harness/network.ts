@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { dir as makeTempDir } from 'tmp-promise';
 import { Trace } from '../tracing/trace.js';
 import { waitForHandshake } from '../tracing/connections.js';
+import type { TraceEvent } from '../tracing/events.js';
 import type { PeerInfo, TraceTarget, Tracer } from '../tracing/tracer.js';
 import { resolveBitcoind, type BitcoindBinary } from './binary.js';
 import { trackForSignals, untrackForSignals } from './cleanup.js';
@@ -39,6 +40,8 @@ export interface NetworkOptions {
   keep?: boolean;
   readyTimeoutMs?: number;
   handshakeTimeoutMs?: number;
+  /** Every traced event as it arrives (e.g. a live timeline). */
+  onEvent?: (event: TraceEvent) => void;
   /** Progress lines (e.g. console.error); silent by default. */
   log?: (line: string) => void;
 }
@@ -82,6 +85,7 @@ export class Network {
     this.connectMode = init.options.connectMode ?? 'rpc';
     this.tracer = init.options.tracer;
     this.trace = new Trace({ allowLoss: init.options.allowTraceLoss ?? false });
+    if (init.options.onEvent) this.trace.subscribe(init.options.onEvent);
     const extra = init.options.extraArgs;
     this.nodes = Array.from({ length: init.options.nodes }, (_, index) =>
       new BitcoinNode({
@@ -124,7 +128,7 @@ export class Network {
     // A tracer that can see processes before they exist (bpftrace in path mode) goes live first,
     // so startup connections are traced from their first message.
     await this.tracer?.prepare?.([this.binary.elfPath]);
-    this.log(`starting ${this.nodes.length} node(s) with ${this.binary.reason}`);
+    this.log(`starting ${this.nodes.length} node(s): ${this.binary.versionLine}`);
     const planned = this.nodes.map((node) => node.p2pAddress);
     await Promise.all(this.nodes.map((node) => node.start()));
     if (this.connectMode === 'startup') await this.redirectDialersOfMovedNodes(planned);

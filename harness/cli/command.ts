@@ -33,7 +33,7 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw usageError(`regtest-harness ${command}: ${message}`, `run 'regtest-harness ${command} --help' for the flags it takes`);
+    throw usageError(message, `run 'regtest-harness ${command} --help' for the flags it takes`);
   }
 }
 
@@ -42,7 +42,7 @@ export function parseIntegerFlag(command: string, flag: string, value: string | 
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
-    throw usageError(`regtest-harness ${command}: --${flag} must be an integer ≥ ${min}, got '${value}'`, `pass e.g. --${flag} ${Math.max(min, fallback)}`);
+    throw usageError(`--${flag} must be an integer ≥ ${min}, got '${value}'`, `pass e.g. --${flag} ${Math.max(min, fallback)}`);
   }
   return n;
 }

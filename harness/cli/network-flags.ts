@@ -24,12 +24,12 @@ export const NETWORK_FLAGS_HELP = `  --nodes N                 number of nodes (
 export function connectModeFlag(command: string, value: string | undefined): ConnectMode {
   if (value === undefined) return 'rpc';
   if (value === 'startup' || value === 'rpc') return value;
-  throw usageError(`regtest-harness ${command}: --connect-mode must be startup or rpc, got '${value}'`, 'pass --connect-mode startup or --connect-mode rpc');
+  throw usageError(`--connect-mode must be startup or rpc, got '${value}'`, 'pass --connect-mode startup or --connect-mode rpc');
 }
 
 export function v2transportFlag(command: string, value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;
   if (value === 'on' || value === '1' || value === 'true') return true;
   if (value === 'off' || value === '0' || value === 'false') return false;
-  throw usageError(`regtest-harness ${command}: --v2transport must be on or off, got '${value}'`, 'pass --v2transport on or --v2transport off');
+  throw usageError(`--v2transport must be on or off, got '${value}'`, 'pass --v2transport on or --v2transport off');
 }

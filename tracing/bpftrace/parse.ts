@@ -21,6 +21,7 @@ export type ParsedLine =
   | { kind: 'ready' }
   | { kind: 'records'; records: RawRecord[] }
   | { kind: 'lost'; count: number }
+  | { kind: 'flush'; cpu: number }
   | { kind: 'other'; line: string };
 
 interface PartialHit {
@@ -63,6 +64,7 @@ export class BpftraceOutputParser {
     if (line.startsWith('BTH ')) return this.head(line);
     if (line.startsWith('BTP ')) return this.part(line);
     if (line === READY_MARKER) return { kind: 'ready' };
+    if (line.startsWith('BTFLUSH ')) return { kind: 'flush', cpu: Number(line.slice(8)) };
     const lost = LOST.exec(line.trim());
     if (lost) {
       this.lostRecords += Number(lost[1]);

@@ -36,6 +36,8 @@ export interface PoolLease {
   diagnostics(): string;
   /** ns from bpftrace's spawn to its barrier. */
   attachNs(): bigint | undefined;
+  /** Everything fired before this call has been read or counted lost (see BpftraceSession.sync). */
+  sync(): Promise<boolean>;
   /** The shared bpftrace process. */
   bpftracePid(): number | undefined;
   release(): Promise<void>;
@@ -109,6 +111,7 @@ export class SessionPool {
       diagnostics: () => session.diagnostics(),
       attachNs: () => session.attachNs,
       bpftracePid: () => session.pid,
+      sync: () => session.sync(),
       release: async () => {
         if (released) return;
         released = true;

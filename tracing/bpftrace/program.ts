@@ -21,6 +21,13 @@ export const BPFTRACE_MAX_STRLEN = 200;
 /** bpftrace 0.17 on x86_64 exposes only arg0..arg5 by name; later ones are read from the note's operand. */
 const NAMED_ARGS = 6;
 export const READY_MARKER = 'BTREADY';
+/**
+ * kill(FLUSH_PID, 0) from a process pinned to a CPU makes the program write a BTFLUSH line into that
+ * CPU's perf ring: once read, everything written there before has been read, and a loss the kernel
+ * was still holding back (it reports a lost count only with the next record on that CPU) is out.
+ * The pid is above any possible pid_max (2^22), so the call only ever fails with ESRCH.
+ */
+export const FLUSH_PID = 999_999_999;
 
 export type BodyRole = 'head' | 'string' | 'hash' | 'payload';
 
@@ -68,7 +75,7 @@ export interface BpftraceProgram {
   bodies: readonly ProgramBody[];
   /** Arguments the program cannot read on this binary, with why; never silently dropped. */
   unavailable: readonly UnavailableArgument[];
-  /** Number of probe blocks (one per body). */
+  /** Number of tracepoint probe blocks (one per body; BEGIN and the flush probe not counted). */
   probeCount: number;
   payloadBytes: number;
 }
@@ -162,7 +169,10 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
     }
   }
 
-  const lines: string[] = [`BEGIN { printf("${READY_MARKER}\\n"); }`];
+  const lines: string[] = [
+    `BEGIN { printf("${READY_MARKER}\\n"); }`,
+    `tracepoint:syscalls:sys_enter_kill /args->sig == 0 && args->pid == ${FLUSH_PID}/ { printf("BTFLUSH %d\\n", cpu); }`,
+  ];
   const layouts = new Map<TracepointName, TracepointLayout>();
   const bodies: ProgramBody[] = [];
   const unavailable: UnavailableArgument[] = [];

@@ -4,10 +4,11 @@
  * reporting, and a clean stop that leaves nothing running.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { HarnessError } from '../../harness/errors.js';
-import type { BpftraceProgram } from './program.js';
+import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
 
 /** bpftrace 0.17 prints this on every run here; programs load fine (environment notes §7). */
@@ -52,6 +53,23 @@ function findOnPath(command: string): string | undefined {
   return undefined;
 }
 
+/** CPUs this process (and the processes it starts) may run on; others never produce records for us. */
+function allowedCpus(): number[] {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(status)?.[1];
+    if (list) {
+      return list.split(',').flatMap((range) => {
+        const [from, to] = range.split('-').map(Number) as [number, number | undefined];
+        return Array.from({ length: (to ?? from) - from + 1 }, (_, k) => from + k);
+      });
+    }
+  } catch {
+    /* not Linux procfs: fall back to every CPU */
+  }
+  return cpus().map((_, k) => k);
+}
+
 export type Privilege = { kind: 'root' } | { kind: 'sudo' } | { kind: 'none'; reason: string };
 
 /** Whether bpftrace can run with the needed privileges: as root, or through passwordless sudo. */
@@ -85,6 +103,10 @@ export class BpftraceSession {
   private readonly backlog: RawRecord[] = [];
   private child: ChildProcess | undefined;
   private stderr = '';
+  private stderrPartial = '';
+  /** BTFLUSH lines seen per CPU. */
+  private readonly flushes = new Map<number, number>();
+  private flushWaiters: (() => void)[] = [];
   private exited: Promise<void> | undefined;
   private stopping = false;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -202,6 +224,10 @@ export class BpftraceSession {
           case 'lost':
             for (const l of this.listeners) l.lost(parsed.count, this.parser.lostRecords);
             break;
+          case 'flush':
+            this.flushes.set(parsed.cpu, (this.flushes.get(parsed.cpu) ?? 0) + 1);
+            for (const wake of this.flushWaiters.splice(0)) wake();
+            break;
           case 'other':
             this.keepStderr(`stdout: ${line}\n`);
         }
@@ -223,12 +249,50 @@ export class BpftraceSession {
     }
   }
 
+  /** Keeps whole lines (a harmless line may arrive split over chunks), minus the harmless ones. */
   private keepStderr(chunk: string): void {
-    const kept = chunk
-      .split('\n')
-      .filter((line) => !HARMLESS_STDERR.some((re) => re.test(line)))
-      .join('\n');
-    this.stderr = (this.stderr + kept).slice(-STDERR_KEEP);
+    const lines = (this.stderrPartial + chunk).split('\n');
+    this.stderrPartial = lines.pop() ?? '';
+    const kept = lines.filter((line) => line.trim() !== '' && !HARMLESS_STDERR.some((re) => re.test(line)));
+    if (kept.length > 0) this.stderr = (this.stderr + kept.join('\n') + '\n').slice(-STDERR_KEEP);
+  }
+
+  /**
+   * Resolves once everything the probes wrote before this call has been read, or counted lost:
+   * a flush record is written on every CPU (see FLUSH_PID) and waited for.
+   * Resolves false when a CPU's flush did not come back within the timeout.
+   */
+  async sync(timeoutMs = 5000): Promise<boolean> {
+    if (!this.running) return false;
+    const targets = new Map<number, number>();
+    await Promise.all(
+      allowedCpus().map(
+        (cpu) =>
+          new Promise<void>((resolve) => {
+            const before = this.flushes.get(cpu) ?? 0;
+            const pinned = spawn('taskset', ['-c', String(cpu), 'kill', '-0', String(FLUSH_PID)], { stdio: 'ignore' });
+            pinned.once('error', () => resolve());
+            pinned.once('exit', () => {
+              targets.set(cpu, before);
+              resolve();
+            });
+          }),
+      ),
+    );
+    const deadline = Date.now() + timeoutMs;
+    const done = () => [...targets].every(([cpu, before]) => (this.flushes.get(cpu) ?? 0) > before);
+    while (!done()) {
+      const left = deadline - Date.now();
+      if (left <= 0 || !this.running) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 100));
+        this.flushWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
   }
 
   private failure(message: string, fix: string): HarnessError {

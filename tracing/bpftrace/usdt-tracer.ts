@@ -156,6 +156,8 @@ export class UsdtTracer implements Tracer {
   }
 
   async detach(): Promise<void> {
+    // Read what the probes wrote up to now, and the loss the kernel held back, before letting go.
+    await Promise.all([...this.leases.values()].map(({ lease }) => lease.sync()));
     await Promise.all(this.chains.values());
     const attached = [...this.leases.values()];
     this.lastStats = this.sessionDiagnostics();

@@ -1,7 +1,10 @@
 import type { Command } from '../command.js';
+import { doctorCommand } from './doctor.js';
 import { probesCommand } from './probes.js';
 import { provisionCommand } from './provision.js';
 import { upCommand } from './up.js';
+import { runCommand } from './run.js';
+import { scenariosCommand } from './scenarios.js';
 
 /** Every CLI command, in the order --help lists them. */
-export const commands: Command[] = [provisionCommand, upCommand, probesCommand];
+export const commands: Command[] = [provisionCommand, upCommand, runCommand, scenariosCommand, probesCommand, doctorCommand];

@@ -1,0 +1,48 @@
+/**
+ * bpftrace itself: installed (and which version), and whether it can get the privileges it needs,
+ * as root or through passwordless sudo — the same rule the bpftrace session applies.
+ */
+import { execa } from 'execa';
+import { bpftraceBinary, tracerPrivilege, type Privilege } from '../../tracing/bpftrace/session.js';
+import { missing, ok, type CheckResult } from './check.js';
+
+const VERSION_TIMEOUT_MS = 10_000;
+const USE_LOG_TRACER = 'or use --tracer log (debug.log; works with any bitcoind)';
+
+export interface BpftraceFacts {
+  /** Absolute path, when on PATH. */
+  path: string | undefined;
+  privilege: Privilege;
+}
+
+export function bpftraceFacts(): BpftraceFacts {
+  return { path: bpftraceBinary(), privilege: tracerPrivilege() };
+}
+
+export async function checkBpftraceInstalled(path: string | undefined): Promise<CheckResult> {
+  const install = `install it (Debian/Ubuntu: apt-get install bpftrace), ${USE_LOG_TRACER}`;
+  if (!path) return missing('bpftrace.installed', 'bpftrace is not on PATH', install);
+  const result = await execa(path, ['--version'], { reject: false, timeout: VERSION_TIMEOUT_MS, stdin: 'ignore' });
+  const version = String(result.stdout).trim().split('\n')[0] ?? '';
+  if (result.exitCode !== 0 || !/^bpftrace v?\d/.test(version)) {
+    const said = (version || String(result.stderr).trim().split('\n')[0] || result.shortMessage || '').slice(0, 120);
+    return missing('bpftrace.installed', `${path} --version failed: ${said}`, `reinstall bpftrace, ${USE_LOG_TRACER}`);
+  }
+  return ok('bpftrace.installed', `${version} at ${path}`);
+}
+
+export function checkPrivilege(privilege: Privilege): CheckResult {
+  switch (privilege.kind) {
+    case 'root':
+      return ok('bpftrace.privilege', 'running as root: bpftrace can attach probes');
+    case 'sudo':
+      return ok('bpftrace.privilege', 'not root, but `sudo -n true` works: bpftrace runs through sudo');
+    case 'none':
+      return missing(
+        'bpftrace.privilege',
+        `bpftrace needs root to attach probes: ${privilege.reason}`,
+        // The session probes with `sudo -n true` and runs `sudo -n env … bpftrace`: a bpftrace-only rule is not enough.
+        `run as root, configure passwordless sudo for this user (the tracer tests \`sudo -n true\`, then runs \`sudo -n env … bpftrace\`), ${USE_LOG_TRACER}`,
+      );
+  }
+}

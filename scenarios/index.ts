@@ -1,0 +1,20 @@
+import { HarnessError } from '../harness/errors.js';
+import { handshake, handshakeV2 } from './handshake.js';
+import type { Scenario } from './types.js';
+
+export { runScenario, describeFailures, type RunScenarioOptions, type ScenarioResult } from './runner.js';
+export type { Scenario, ScenarioContext, CheckResult } from './types.js';
+export { handshake, handshakeV2 };
+
+/** Every scenario the CLI knows, in the order `regtest-harness scenarios` lists them. */
+export const SCENARIOS: readonly Scenario[] = [handshake, handshakeV2];
+
+export function findScenario(name: string): Scenario {
+  const scenario = SCENARIOS.find((s) => s.name === name);
+  if (!scenario) {
+    throw new HarnessError('UNKNOWN_SCENARIO', `unknown scenario '${name}'`, {
+      fix: `pick one of: ${SCENARIOS.map((s) => s.name).join(', ')} (regtest-harness scenarios lists them)`,
+    });
+  }
+  return scenario;
+}

@@ -1,0 +1,109 @@
+import { resolveBitcoind, type BitcoindBinary } from '../harness/binary.js';
+import { HarnessError } from '../harness/errors.js';
+import { Network, type ConnectMode } from '../harness/network.js';
+import { parseTopology } from '../harness/topology.js';
+import { chooseTracer, type TracerChoice } from '../tracing/choose.js';
+import type { TraceEvent } from '../tracing/events.js';
+import type { ReportNode } from '../tracing/report/nodes.js';
+import type { Tracer } from '../tracing/tracer.js';
+import type { CheckResult, Scenario, ScenarioContext } from './types.js';
+
+export interface RunScenarioOptions {
+  nodes?: number;
+  topology?: string;
+  connectMode?: ConnectMode;
+  tracer?: TracerChoice | Tracer;
+  bitcoind?: string | BitcoindBinary;
+  /** Every traced event as it arrives (the CLI's live timeline). */
+  onEvent?: (event: TraceEvent) => void;
+  log?: (line: string) => void;
+  keep?: boolean;
+  /** Allow trace loss (bpftrace "Lost N events") instead of failing. */
+  allowTraceLoss?: boolean;
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  binary: BitcoindBinary;
+  tracer: string;
+  tracerReason: string;
+  passed: boolean;
+  checks: CheckResult[];
+  events: TraceEvent[];
+  nodes: ReportNode[];
+  /** Set when the run failed: each node's debug.log tail and the tracer's diagnostics. */
+  failureBundle?: string;
+}
+
+/**
+ * Run one scenario end to end: network up with the tracer attached before anyone connects,
+ * actions, expectations, teardown. A failed expectation is a result (passed: false), not a throw;
+ * environment problems (no binary, bad topology) throw HarnessError.
+ */
+export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
+  const nodes = options.nodes ?? scenario.defaults.nodes;
+  if (nodes < scenario.minNodes) {
+    throw new HarnessError('BAD_OPTION', `scenario '${scenario.name}' needs at least ${scenario.minNodes} nodes, got ${nodes}`, {
+      fix: `pass --nodes ${scenario.minNodes} or more`,
+    });
+  }
+  const topology = options.topology ?? scenario.defaults.topology;
+  parseTopology(topology, nodes); // bad topology fails before anything starts
+  const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
+  const chosen = typeof options.tracer === 'object' ? { tracer: options.tracer, reason: `tracer: ${options.tracer.source}` } : await chooseTracer(options.tracer ?? 'auto', binary);
+  const log = options.log ?? (() => undefined);
+  log(chosen.reason);
+
+  const network = await Network.start({
+    nodes,
+    topology,
+    connectMode: options.connectMode ?? scenario.defaults.connectMode ?? 'rpc',
+    bitcoind: binary,
+    tracer: chosen.tracer,
+    keep: options.keep ?? false,
+    allowTraceLoss: options.allowTraceLoss ?? false,
+    log,
+    ...scenario.networkOptions?.(nodes),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
+  try {
+    const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log };
+    let checks: CheckResult[];
+    let actError: unknown;
+    try {
+      await scenario.act?.(context);
+    } catch (error) {
+      actError = error;
+    }
+    checks = await scenario.expectations(context);
+    if (actError !== undefined) {
+      const message = actError instanceof Error ? actError.message : String(actError);
+      checks = [{ pass: false, claim: `the scenario's actions complete`, finding: message, report: actError instanceof HarnessError ? (actError.evidence ?? '') : '' }, ...checks];
+    }
+    for (const error of network.trace.errors) {
+      checks.push({ pass: false, claim: 'the trace is complete (no lost events, tracer alive)', finding: error.message, report: error.evidence ?? '' });
+    }
+    const passed = checks.every((c) => c.pass);
+    return {
+      scenario: scenario.name,
+      binary,
+      tracer: chosen.tracer.source,
+      tracerReason: chosen.reason,
+      passed,
+      checks,
+      events: [...network.trace.events],
+      nodes: network.nodes.map((n) => ({ index: n.index, name: n.name, version: binary.versionLine.replace(/^.* version /, ''), binary: binary.path })),
+      ...(passed ? {} : { failureBundle: await network.failureBundle() }),
+    };
+  } finally {
+    await network.dispose();
+  }
+}
+
+/** The failing checks as one readable block: claim, finding, then the side-by-side table. */
+export function describeFailures(result: ScenarioResult): string {
+  return result.checks
+    .filter((c) => !c.pass)
+    .map((c) => [`✗ ${c.claim}`, `  ${c.finding}`, c.report ? c.report.split('\n').map((l) => `    ${l}`).join('\n') : ''].filter(Boolean).join('\n'))
+    .join('\n\n');
+}

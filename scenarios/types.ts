@@ -1,0 +1,40 @@
+import type { Edge } from '../harness/topology.js';
+import type { Network, NetworkOptions, ConnectMode } from '../harness/network.js';
+import type { CheckResult } from '../harness/vitest/sequence-checks.js';
+import type { Trace } from '../tracing/trace.js';
+
+export type { CheckResult };
+
+/** What a scenario's actions and expectations see. */
+export interface ScenarioContext {
+  network: Network;
+  trace: Trace;
+  /** The edges of this run's topology (node `from` dialled node `to`). */
+  edges: readonly Edge[];
+  /** Progress lines for humans (stderr in the CLI, silent in specs unless asked). */
+  log: (line: string) => void;
+}
+
+/**
+ * A P2P scenario: a topology, actions, and expectations on the traced messages.
+ * Usable from a vitest spec (`runScenario`) and from the CLI (`regtest-harness run <name>`).
+ */
+export interface Scenario {
+  name: string;
+  /** One line for `regtest-harness scenarios`. */
+  summary: string;
+  /** The smallest network the scenario makes sense on. */
+  minNodes: number;
+  defaults: { nodes: number; topology: string; connectMode?: ConnectMode };
+  /** Extra network options the scenario needs (v2 transport, no whitelist, extra args). */
+  networkOptions?: (nodes: number) => Partial<NetworkOptions>;
+  /** Actions once every handshake is complete. */
+  act?: (context: ScenarioContext) => Promise<void>;
+  /** The expectations, checked after `act`. */
+  expectations: (context: ScenarioContext) => Promise<CheckResult[]> | CheckResult[];
+}
+
+/** A check built from a plain condition (for RPC state rather than message order). */
+export function stateCheck(pass: boolean, claim: string, finding: string, report = ''): CheckResult {
+  return { pass, claim, finding, report };
+}
