@@ -10,6 +10,7 @@ import { generateProgram } from '../tracing/bpftrace/program.js';
 import type { RawRecord } from '../tracing/bpftrace/parse.js';
 import { BpftraceSession, type SessionListener } from '../tracing/bpftrace/session.js';
 import { guardProcess, releaseProcess } from '../harness/reaper.js';
+import { isHarnessError, type HarnessError } from '../harness/errors.js';
 import { buildEmitter, Emitter, emitterSkipReason, ourBpftracePids } from './helpers/emitter.js';
 
 const skip = emitterSkipReason();
@@ -175,5 +176,25 @@ describe.skipIf(skip)('bpftrace session on the USDT emitter', () => {
     const peersOf = (pid: number) => collector.records.filter((r) => r.pid === pid).map((r) => (r.args as { peer_id: number }).peer_id);
     expect(peersOf(a.pid)).toEqual([0, 2]);
     expect(peersOf(b.pid)).toEqual([1, 3]);
+  });
+
+  it('bpftrace failing to attach is TRACER_FAILED with its stderr; dying later is reported to listeners', async () => {
+    // /bin/true has no USDT probes: bpftrace refuses the program.
+    const bad = generateProgram({ elfPath: '/bin/true', tracepoints: ['net:inbound_message'] });
+    const failure = await BpftraceSession.start(bad, reaperHooks).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isHarnessError(failure, 'TRACER_FAILED')).toBe(true);
+    expect((failure as HarnessError).message).toMatch(/exited before its probes were attached/);
+    expect((failure as HarnessError).evidence).toMatch(/inbound_message/);
+    expect((failure as HarnessError).evidence).not.toMatch(/RLIMIT_MEMLOCK/);
+    expect(ourBpftracePids()).toEqual([]);
+
+    const { session: s, collector } = await session(['net:inbound_message']);
+    process.kill(s.pid!, 'SIGKILL');
+    await collector.until(() => collector.failures.length === 1);
+    expect(isHarnessError(collector.failures[0], 'TRACER_FAILED')).toBe(true);
+    expect(collector.failures[0]!.message).toMatch(/died while tracing.*signal SIGKILL/);
   });
 });

@@ -6,6 +6,7 @@ import { catalog, NET_TRACEPOINTS } from '../../tracing/catalog.js';
 import { readProbeNotes, type ProbeNote } from '../../tracing/elf-notes.js';
 import { isHarnessError } from '../errors.js';
 import { missing, ok, warn, type CheckResult } from './check.js';
+import { elfBehindScript, isScript } from './wrapper-script.js';
 
 /** What the USDT tracer cannot do without: it traces messages. */
 export const REQUIRED_NET_PROBES = ['net:inbound_message', 'net:outbound_message'] as const;
@@ -46,16 +47,23 @@ export function describeCensus(census: ProbeCensus): string {
   return `${census.present.length} of ${census.catalogSize} catalog tracepoints, net ${census.netPresent} of ${census.netSize}, semaphores ${semaphoreSummary(census)}`;
 }
 
-/** The probe check for any ELF file; the doctor points it at the bitcoind's ELF. */
-export async function checkBitcoindProbes(elfPath: string): Promise<CheckResult> {
-  let notes: ProbeNote[];
+/** The census of one ELF file, or the check result explaining why its notes cannot be read. */
+async function censusOf(elfPath: string): Promise<ProbeCensus | CheckResult> {
   try {
-    notes = await readProbeNotes(elfPath);
+    return probeCensus(await readProbeNotes(elfPath));
   } catch (error) {
     if (!isHarnessError(error)) throw error;
     return missing('bitcoind.probes', `cannot read the probes of ${elfPath}: ${error.message}`, error.fix);
   }
-  const census = probeCensus(notes);
+}
+
+const isCheck = (value: ProbeCensus | CheckResult): value is CheckResult => 'status' in value;
+
+/** The probe check for any ELF file; the doctor points it at the bitcoind's ELF. */
+export async function checkBitcoindProbes(elfPath: string): Promise<CheckResult> {
+  if (await isScript(elfPath)) return checkScriptProbes(elfPath);
+  const census = await censusOf(elfPath);
+  if (isCheck(census)) return census;
   const counts = describeCensus(census);
   if (census.present.length === 0) {
     return missing('bitcoind.probes', `${elfPath} carries none of the USDT tracepoints (${counts})`, NO_USDT_FIX);
@@ -72,4 +80,25 @@ export async function checkBitcoindProbes(elfPath: string): Promise<CheckResult>
     );
   }
   return ok('bitcoind.probes', `${elfPath}: ${counts}`);
+}
+
+/**
+ * A foreign wrapper script (ours are resolved to their ELF by binary.ts): the tracer cannot see
+ * through it, so this is missing either way; the ELF it runs decides which fix is right.
+ */
+async function checkScriptProbes(script: string): Promise<CheckResult> {
+  const unseen = `${script} is a wrapper script, so the USDT tracer cannot find its probes`;
+  const elf = await elfBehindScript(script);
+  if (!elf) return missing('bitcoind.probes', `${unseen} (it names no bitcoind ELF)`, 'point --bitcoind at the bitcoind ELF itself, or use --tracer log');
+  const census = await censusOf(elf);
+  if (isCheck(census)) return census;
+  const counts = describeCensus(census);
+  if (census.present.length === 0) {
+    return missing('bitcoind.probes', `${unseen}; the ELF it runs, ${elf}, carries none of the USDT tracepoints (${counts})`, NO_USDT_FIX);
+  }
+  return missing(
+    'bitcoind.probes',
+    `${unseen}; the ELF it runs, ${elf}, has ${counts}`,
+    `point --bitcoind at ${elf} if it runs on its own, or use --tracer log`,
+  );
 }

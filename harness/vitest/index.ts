@@ -1,6 +1,6 @@
 /**
- * `regtest-harness/vitest`: matchers for traced P2P sequences (and, next to them, the
- * network fixture in ./fixture.ts once it lands).
+ * `regtest-harness/vitest`: a `test` with a `regtest` fixture (networks disposed after the test,
+ * a failure bundle when it fails) and matchers for traced P2P sequences.
  */
 export { installTraceMatchers, traceMatchers, type TraceMatchers } from './matchers.js';
 export type { CheckResult, Window } from './sequence-checks.js';
@@ -24,4 +24,5 @@ export {
   type SideSelector,
 } from '../../tracing/connections.js';
 
-// Fixture (test.extend with a network and its trace): export it here from './fixture.js'.
+export { test, expect, type RegtestFixture, type RegtestNetworkOptions } from './fixture.js';
+export { failureBundle, writeFailureBundle, failureDir } from './failure-bundle.js';

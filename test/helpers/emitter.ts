@@ -16,8 +16,10 @@ import { tracepoint } from '../../tracing/catalog.js';
 import { bpftraceBinary } from '../../tracing/bpftrace/session.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const SOURCE = join(here, '../emitter/usdt-emitter.c');
-const BUILD_DIR = join(here, '../.build');
+// Compiled copies (dist/, bench builds) have no .c beside them: fall back to the checkout we run in.
+const TEST_DIR = existsSync(join(here, '../emitter/usdt-emitter.c')) ? join(here, '..') : join(process.cwd(), 'test');
+const SOURCE = join(TEST_DIR, 'emitter/usdt-emitter.c');
+const BUILD_DIR = join(TEST_DIR, '.build');
 const SDT_HEADERS = ['/usr/include/sys/sdt.h', '/usr/include/x86_64-linux-gnu/sys/sdt.h'];
 
 /** Why the emitter-based tracer tests cannot run here, or undefined when they can. */

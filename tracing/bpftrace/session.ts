@@ -197,7 +197,7 @@ export class BpftraceSession {
       child.once('error', (error) =>
         reject(new HarnessError('TRACER_FAILED', `cannot start bpftrace: ${error.message}`, { fix: 'check that bpftrace is installed and executable', cause: error })),
       );
-      child.once('exit', () =>
+      child.once('close', () =>
         reject(this.failure('bpftrace exited before its probes were attached', 'read its stderr below: usually a probe this binary lacks, or a program the kernel refused')),
       );
       const timeout = this.options.readyTimeoutMs ?? 30_000;
@@ -235,7 +235,7 @@ export class BpftraceSession {
     });
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => this.keepStderr(chunk));
-    child.once('exit', () => {
+    child.once('close', () => {
       if (this.stopping || this.attachNs === undefined) return;
       const error = this.failure('bpftrace died while tracing', 'read its stderr below; the trace after this point is incomplete');
       for (const l of this.listeners) l.failed(error);

@@ -1,0 +1,137 @@
+/** Program generation and output parsing, without running bpftrace. */
+import { describe, expect, it } from 'vitest';
+import { isHarnessError } from '../harness/errors.js';
+import type { ProbeNote } from '../tracing/elf-notes.js';
+import { generateProgram, operandExpression } from '../tracing/bpftrace/program.js';
+import { BpftraceOutputParser, hashToRpcHex } from '../tracing/bpftrace/parse.js';
+
+const ELF = '/opt/bitcoin-29.0/bin/bitcoind';
+const note = (provider: string, name: string, args: string[]): ProbeNote => ({ provider, name, location: '0x1', base: '0x2', semaphore: '0x3', args });
+
+function expectCode(fn: () => unknown, code: string, message: RegExp) {
+  try {
+    fn();
+  } catch (error) {
+    expect(isHarnessError(error)).toBe(true);
+    expect((error as { code: string }).code).toBe(code);
+    expect((error as Error).message).toMatch(message);
+    expect((error as { fix: string }).fix.length).toBeGreaterThan(10);
+    return;
+  }
+  throw new Error('did not throw');
+}
+
+describe('bpftrace program generation', () => {
+  it('defaults to the 7 net tracepoints, one body per string and payload, probes in path mode', () => {
+    const program = generateProgram({ elfPath: ELF });
+    expect([...program.layouts.keys()]).toHaveLength(7);
+    const inbound = program.layouts.get('net:inbound_message')!;
+    expect(inbound.bodies.map((b) => b.role)).toEqual(['head', 'string', 'string', 'string', 'payload']);
+    expect(inbound.bodies[0]!.args.map((a) => a.name)).toEqual(['peer_id', 'msg_size']);
+    expect(program.text).toContain(`usdt:${ELF}:net:inbound_message {`);
+    expect(program.text).toContain('str(arg1, 69)'); // 68-char address + NUL
+    expect(program.text).toMatch(/buf\(arg5, \$len\)/);
+    expect(program.text).not.toMatch(/ -p /);
+    expect(program.env.BPFTRACE_STRLEN).toBe('200');
+  });
+
+  it('rejects unsafe paths, unknown tracepoints and out-of-range numbers with a fix', () => {
+    expectCode(() => generateProgram({ elfPath: 'bitcoind' }), 'BAD_OPTION', /must be absolute/);
+    expectCode(() => generateProgram({ elfPath: '/tmp/a b/bitcoind' }), 'BAD_OPTION', /only letters/);
+    expectCode(() => generateProgram({ elfPath: '/x/bitcoind"; system("id")' }), 'BAD_OPTION', /only letters/);
+    expectCode(() => generateProgram({ elfPath: ELF, tracepoints: ['net:nope' as never] }), 'BAD_OPTION', /not a Bitcoin Core tracepoint/);
+    expectCode(() => generateProgram({ elfPath: ELF, payloadBytes: 201 }), 'BAD_OPTION', /out of range/);
+    expectCode(() => generateProgram({ elfPath: ELF, payloadBytes: 1.5 }), 'BAD_OPTION', /out of range/);
+  });
+
+  it('without probe notes, mempool:replaced arguments past arg5 are reported unavailable, not dropped', () => {
+    const program = generateProgram({ elfPath: ELF, tracepoints: ['mempool:replaced'] });
+    expect(program.unavailable.map((u) => u.argument)).toEqual(['replacement_fee', 'replaced_by_transaction']);
+    expect(program.unavailable[0]!.reason).toMatch(/arg0–arg5/);
+  });
+
+  it('with probe notes, reads args past arg5 from their operands, and follows the probe\'s arity', () => {
+    const v29 = note('mempool', 'replaced', ['8@16(%rdi)', '-4@24(%rdi)', '-8@48(%rdi)', '8@80(%rdi)', '8@112(%rdi)', '-4@120(%rdi)', '-8@144(%rdi)', '1@%al']);
+    const program = generateProgram({ elfPath: ELF, tracepoints: ['mempool:replaced'], probeNotes: [v29] });
+    expect(program.unavailable).toEqual([]);
+    expect(program.text).toContain('(int64)*(uint64*)(reg("di") + 144)');
+    expect(program.text).toContain('(uint8)reg("ax")');
+    const v28 = { ...v29, args: v29.args.slice(0, 7) };
+    const older = generateProgram({ elfPath: ELF, tracepoints: ['mempool:replaced'], probeNotes: [v28] });
+    expect(older.layouts.get('mempool:replaced')!.args.map((a) => a.name)).not.toContain('replaced_by_transaction');
+  });
+
+  it('a tracepoint the binary lacks is NO_PROBES', () => {
+    expectCode(
+      () => generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_connection'], probeNotes: [note('net', 'inbound_message', [])] }),
+      'NO_PROBES',
+      /has no net:inbound_connection probe/,
+    );
+  });
+
+  it('translates sdt operands into bpftrace expressions, and says why when it cannot', () => {
+    expect(operandExpression('-8@%rbx')).toEqual({ expr: 'reg("bx")' });
+    expect(operandExpression('4@%r12d')).toEqual({ expr: 'reg("r12")' });
+    expect(operandExpression('-4@-20(%rbp)')).toEqual({ expr: '*(uint32*)(reg("bp") - 20)' });
+    expect(operandExpression('8@(%rsp)')).toEqual({ expr: '*(uint64*)(reg("sp") + 0)' });
+    expect(operandExpression('8@$102')).toEqual({ expr: '102' });
+    expect(operandExpression('8@8(%rax,%rbx,2)')).toMatchObject({ reason: expect.stringContaining('not a form') });
+  });
+});
+
+describe('bpftrace output parsing', () => {
+  const program = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message', 'mempool:rejected'] });
+  const ids = (name: 'net:inbound_message' | 'mempool:rejected') => program.layouts.get(name)!.bodies.map((b) => b.id);
+
+  it('joins a hit\'s bodies whatever order they arrive in, per thread and hit number', () => {
+    const parser = new BpftraceOutputParser(program);
+    const [head, addr, type, msgType, payload] = ids('net:inbound_message');
+    // Thread 11 hit #1 and #2 interleaved, parts before heads.
+    const lines = [
+      `BTP ${addr} 11 2 127.0.0.1:2`,
+      `BTP ${addr} 11 1 127.0.0.1:1 with space`,
+      `BTH ${head} 100 11 1 5000 7 3`,
+      `BTP ${type} 11 1 inbound`,
+      `BTP ${msgType} 11 1 ping`,
+      `BTP ${payload} 11 1 aa bb cc`,
+      `BTH ${head} 100 11 2 6000 -8 250`,
+      `BTP ${type} 11 2 manual`,
+      `BTP ${msgType} 11 2 version`,
+    ];
+    const records = lines.flatMap((l) => {
+      const parsed = parser.push(l);
+      return parsed.kind === 'records' ? parsed.records : [];
+    });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toEqual({
+      pid: 100,
+      tid: 11,
+      ns: 5000n,
+      tracepoint: 'net:inbound_message',
+      args: { peer_id: 7, peer_addr: '127.0.0.1:1 with space', peer_conn_type: 'inbound', msg_type: 'ping', msg_size: 3, msg: 'aabbcc', msg_captured: 3 },
+    });
+    expect(parser.incompleteHits).toBe(1);
+    const last = parser.push(`BTP ${payload} 11 2 ${'01 '.repeat(200).trim()}`);
+    expect(last.kind === 'records' && last.records[0]!.args).toMatchObject({ peer_id: -8, msg_size: 250, msg_captured: 200 });
+    expect(parser.receivedRecords).toBe(10);
+  });
+
+  it('reverses hashes into RPC order and counts lost records', () => {
+    expect(hashToRpcHex('00 01 02 ff')).toBe('ff020100');
+    const parser = new BpftraceOutputParser(program);
+    const [head, hash, reason] = ids('mempool:rejected');
+    parser.push(`BTH ${head} 5 5 1 1`);
+    parser.push(`BTP ${hash} 5 1 ${Array.from({ length: 32 }, (_, k) => k.toString(16).padStart(2, '0')).join(' ')}`);
+    const done = parser.push(`BTP ${reason} 5 1 min relay fee not met`);
+    expect(done.kind === 'records' && done.records[0]!.args).toEqual({
+      txid: Array.from({ length: 32 }, (_, k) => (31 - k).toString(16).padStart(2, '0')).join(''),
+      reason: 'min relay fee not met',
+    });
+    expect(parser.push('Lost 17 events')).toEqual({ kind: 'lost', count: 17 });
+    expect(parser.push('Lost 3 events')).toEqual({ kind: 'lost', count: 3 });
+    expect(parser.lostRecords).toBe(20);
+    expect(parser.push('BTREADY')).toEqual({ kind: 'ready' });
+    expect(parser.push('BTFLUSH 1')).toEqual({ kind: 'flush', cpu: 1 });
+    expect(parser.push('something else')).toEqual({ kind: 'other', line: 'something else' });
+  });
+});
