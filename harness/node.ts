@@ -45,6 +45,8 @@ export class BitcoinNode {
   readonly binary: BitcoindBinary;
   p2pPort = 0;
   rpcPort = 0;
+  /** How often start() had to move to fresh ports because one was taken meanwhile (bind-and-retry). */
+  portRetries = 0;
   private readonly credentials: RpcCredentials = makeRpcCredentials();
   private process: ResultPromise | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -125,6 +127,7 @@ export class BitcoinNode {
       } catch (error) {
         const portTaken = error instanceof HarnessError && error.code === 'PORT_IN_USE';
         if (!portTaken || this.options.ports || attempt >= BIND_RETRIES) throw error;
+        this.portRetries += 1;
         this.releasePortClaims(); // bind-and-retry: another process took a port between our check and bitcoind's bind
       }
     }
