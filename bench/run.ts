@@ -162,7 +162,7 @@ function machineInfo(ctx: BenchContext): Record<string, string | number> {
 function header(ctx: BenchContext, machine: Record<string, string | number>): string {
   return `# regtest-harness startup benchmark
 
-machine:  ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}, load avg ${machine.loadAverage1m} at start
+machine:  ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}, load avg ${machine.loadAverage1m} at start, ${machine.loadAverage1mEnd} at end
 bitcoind: ${machine.bitcoind} (${machine.bitcoindPath})
 runs:     ${ctx.runs} per figure, median shown (one untimed bare start first, to warm the page cache)
 
@@ -275,6 +275,8 @@ async function main(): Promise<number> {
   await timeBareNodes(binary.path, 1, { handshakes: false }); // warm-up, not counted
   const results: NodeCountResult[] = [];
   for (const count of args.nodeCounts) results.push(await measureNodeCount(ctx, count));
+  // Load on a shared machine is the main source of noise: show it next to the figures.
+  machine.loadAverage1mEnd = Math.round(loadavg()[0]! * 100) / 100;
 
   console.log(header(ctx, machine));
   console.log(`\nMedians of ${ctx.runs} run(s):\n`);

@@ -18,6 +18,10 @@ import {
   type CheckId,
   type CheckResult,
 } from '../harness/doctor/index.js';
+import { checkBpf } from '../harness/doctor/bpf.js';
+import { checkBpftraceInstalled, checkPrivilege } from '../harness/doctor/bpftrace.js';
+import { parseKernelConfig } from '../harness/doctor/kernel-config.js';
+import { checkKernelVersion } from '../harness/doctor/kernel.js';
 import { bpftraceBinary } from '../tracing/bpftrace/session.js';
 import { sdtToolchain } from './helpers/readelf.js';
 
@@ -80,12 +84,44 @@ describe.skipIf(privilegedSkip !== undefined)(`doctor on a root machine with bpf
   it('reports the kernel and bpftrace checks ok, BPF proven by a live program', async () => {
     const { checks } = await runDoctor({ bitcoind: knotsSkip ? undefined : KNOTS_PATH });
     expect(byId(checks, 'kernel.version')).toMatchObject({ status: 'ok', fix: null });
-    expect(byId(checks, 'kernel.bpf')).toMatchObject({ status: 'ok', detail: expect.stringContaining("BEGIN { exit() }' loaded and ran a program") });
+    expect(byId(checks, 'kernel.bpf')).toMatchObject({ status: 'ok', detail: "BPF works: `bpftrace -e 'BEGIN { exit() }'` loaded and ran a program" });
     expect(byId(checks, 'kernel.uprobes')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/perf event type \d+/) });
     // BTF is optional: ok when the kernel exports it, otherwise only a warning.
     expect(byId(checks, 'kernel.btf').status).toBe(existsSync('/sys/kernel/btf/vmlinux') ? 'ok' : 'warn');
     expect(byId(checks, 'bpftrace.installed')).toMatchObject({ status: 'ok', detail: expect.stringMatching(new RegExp(`^bpftrace v\\d+\\.\\d+\\.\\d+ at ${bpftrace}$`)) });
     expect(byId(checks, 'bpftrace.privilege')).toMatchObject({ status: 'ok', detail: expect.stringContaining('running as root') });
+  });
+});
+
+describe('checks when bpftrace or privileges are lacking', () => {
+  const noPrivilege = { kind: 'none', reason: 'not root and `sudo -n` needs a password' } as const;
+
+  it('names the missing piece and offers --tracer log', async () => {
+    expect(await checkBpftraceInstalled(undefined)).toMatchObject({ status: 'missing', fix: expect.stringMatching(/apt-get install bpftrace.*--tracer log/) });
+    expect(checkPrivilege(noPrivilege)).toMatchObject({
+      status: 'missing',
+      detail: 'bpftrace needs root to attach probes: not root and `sudo -n` needs a password',
+      fix: expect.stringMatching(/^run as root, configure passwordless sudo .*--tracer log/),
+    });
+  });
+
+  it('kernel.bpf falls back to evidence that bpf() is compiled in, and says it was not exercised', async () => {
+    const compiledOut = parseKernelConfig('# CONFIG_BPF_SYSCALL is not set\n', 'test-config');
+    expect(await checkBpf({ bpftrace: undefined, privilege: noPrivilege, config: compiledOut })).toMatchObject({
+      status: 'missing',
+      detail: 'the kernel has no bpf() syscall: CONFIG_BPF_SYSCALL is not set (test-config)',
+    });
+    const compiledIn = parseKernelConfig('CONFIG_BPF_SYSCALL=y\n', 'test-config');
+    expect(await checkBpf({ bpftrace: '/usr/bin/bpftrace', privilege: noPrivilege, config: compiledIn })).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^bpf\(\) syscall compiled in \(CONFIG_BPF_SYSCALL=y \(test-config\).*\); not exercised: no root or passwordless sudo$/),
+    });
+  });
+
+  it('kernel.version warns below 4.20 (no uprobe reference counters for semaphores)', () => {
+    expect(checkKernelVersion('4.19.0-27-amd64')).toMatchObject({ status: 'warn', fix: expect.stringContaining('Linux ≥ 4.20') });
+    expect(checkKernelVersion('4.20.0')).toMatchObject({ status: 'ok' });
+    expect(checkKernelVersion('6.1.0-37-amd64')).toMatchObject({ status: 'ok' });
   });
 });
 
@@ -269,7 +305,7 @@ describe.skipIf(!toolchain.ok)(`probes check on compiled sdt programs${toolchain
     const none = await buildVariant('no-probes');
     expect(await checkBitcoindProbes(none)).toMatchObject({ status: 'missing', fix: NO_USDT_FIX });
     const script = join(dir, 'not-elf');
-    await writeFile(script, '#!/bin/sh\n');
+    await writeFile(script, 'plain text, not a program\n');
     expect(await checkBitcoindProbes(script)).toMatchObject({ status: 'missing', detail: expect.stringContaining('not an ELF file') });
   });
 

@@ -1,6 +1,7 @@
 import type { BitcoindBinary } from '../harness/binary.js';
 import { HarnessError, usageError } from '../harness/errors.js';
-import { UsdtTracer, usdtAvailability } from './bpftrace/usdt-tracer.js';
+import { usdtReadiness } from '../harness/doctor/tracer-decision.js';
+import { UsdtTracer } from './bpftrace/usdt-tracer.js';
 import { LogTracer } from './log-tracer.js';
 import type { Tracer } from './tracer.js';
 
@@ -25,10 +26,11 @@ export function parseTracerChoice(value: string | undefined): TracerChoice {
  */
 export async function chooseTracer(choice: TracerChoice, binary: BitcoindBinary): Promise<ChosenTracer> {
   if (choice === 'log') return { tracer: new LogTracer(), reason: 'tracer: log (debug.log -debug=net lines), as asked' };
-  const usdt = await usdtAvailability(binary.elfPath);
+  // The same decision `regtest-harness doctor` reports: probes, bpftrace, privileges, uprobes, a live BPF program.
+  const usdt = await usdtReadiness(binary.elfPath);
   if (usdt.ok) return { tracer: new UsdtTracer(), reason: `tracer: usdt (bpftrace on ${binary.elfPath}'s tracepoints)` };
   if (choice === 'usdt') {
-    const permission = /root|sudo/.test(usdt.reason);
+    const permission = /root|sudo|privilege/i.test(usdt.reason);
     throw new HarnessError(permission ? 'TRACER_PERMISSION' : 'NO_PROBES', `cannot trace with USDT: ${usdt.reason}`, {
       fix: permission
         ? 'run as root (or allow passwordless sudo for bpftrace), or use --tracer log'

@@ -15,7 +15,7 @@ export async function checkBitcoind(bitcoind: string | undefined, env: NodeJS.Pr
   try {
     const binary = await resolveBitcoind({ bitcoind, env, provision: false });
     const elf = binary.elfPath === binary.path ? '' : ` (ELF: ${binary.elfPath})`;
-    return { result: ok('bitcoind.binary', `${binary.versionLine} at ${binary.path}${elf} — ${binary.reason}`), binary };
+    return { result: ok('bitcoind.binary', `${binary.versionLine} at ${binary.path}${elf}; ${binary.reason}`), binary };
   } catch (error) {
     if (!isHarnessError(error)) throw error;
     return { result: missing('bitcoind.binary', error.message, error.fix) };

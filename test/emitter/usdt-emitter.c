@@ -7,8 +7,9 @@
  *   ready                       -> "ready <pid>"
  *   sem <context:name>          -> "sem <context:name> <semaphore value>"
  *   fire <context:name> <args>  -> "fired <context:name> 1" (or 0: semaphore inactive, not fired)
- *   burst <net:*_message> <n> [payload_len]
- *                               -> "fired <context:name> <count>" (peer_id = 0..n-1, msg_type "ping")
+ *   burst <net:*_message> <n> [payload_len] [per_second]
+ *                               -> "fired <context:name> <count>" (peer_id = 0..n-1, msg_type "ping");
+ *                                  paced to per_second hits when given, else as fast as it can
  *   quit                        -> exits
  * Argument encoding (in Core's order): integers and bools in decimal; strings and byte buffers as
  * lowercase hex ("-" for empty) so spaces and any length survive; hashes as 64 hex digits of the
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Core's TRACEPOINT_SEMAPHORE: one global per tracepoint in the .probes section. */
@@ -263,16 +265,24 @@ static void command_fire(char **tokens, size_t count) {
 }
 
 static void command_burst(char **tokens, size_t count) {
-  if (count < 3) { reply("error usage: burst <net:*_message> <n> [payload_len]\n"); return; }
+  if (count < 3) { reply("error usage: burst <net:*_message> <n> [payload_len] [per_second]\n"); return; }
   bool inbound = strcmp(tokens[1], "net:inbound_message") == 0;
   if (!inbound && strcmp(tokens[1], "net:outbound_message") != 0)
     { reply("error burst supports only net:inbound_message and net:outbound_message\n"); return; }
   long long n = atoll(tokens[2]);
   size_t payload_len = count > 3 ? (size_t)atoll(tokens[3]) : 8;
+  long long per_second = count > 4 ? atoll(tokens[4]) : 0;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   unsigned char *payload = calloc(payload_len + PAYLOAD_SLACK, 1);
   for (size_t k = 0; k < payload_len; k++) payload[k] = (unsigned char)k;
   long long fired = 0;
   for (long long k = 0; k < n; k++) {
+    if (per_second > 0) { /* sleep until hit k's slot: an even rate, not bursts */
+      long long due = (long long)start.tv_nsec + k * 1000000000LL / per_second;
+      struct timespec at = {start.tv_sec + due / 1000000000LL, due % 1000000000LL};
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+    }
     if (inbound ? !ACTIVE(net, inbound_message) : !ACTIVE(net, outbound_message)) continue;
     if (inbound)
       STAP_PROBE6(net, inbound_message, (int64_t)k, "127.0.0.1:18444", "inbound", "ping", (uint64_t)payload_len,

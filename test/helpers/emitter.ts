@@ -129,9 +129,9 @@ export class Emitter implements AsyncDisposable {
     return (await this.command(fireLine(name, args))).endsWith(' 1');
   }
 
-  /** Fires `count` net:*_message probes back to back; resolves with how many fired. */
-  async burst(name: 'net:inbound_message' | 'net:outbound_message', count: number, payloadLength = 8): Promise<number> {
-    return Number((await this.command(`burst ${name} ${count} ${payloadLength}`)).split(' ')[2]);
+  /** Fires `count` net:*_message probes, back to back or paced to `perSecond`; resolves with how many fired. */
+  async burst(name: 'net:inbound_message' | 'net:outbound_message', count: number, payloadLength = 8, perSecond = 0): Promise<number> {
+    return Number((await this.command(`burst ${name} ${count} ${payloadLength} ${perSecond}`)).split(' ')[2]);
   }
 
   async stop(): Promise<void> {
