@@ -213,7 +213,7 @@ export class BitcoinNode {
             throw error;
           }
         },
-        { retries: Number.POSITIVE_INFINITY, minTimeout: 20, factor: 1.3, maxTimeout: 200, maxRetryTime: timeoutMs, signal: exitedEarly.signal },
+        { retries: Number.POSITIVE_INFINITY, minTimeout: 10, factor: 1.2, maxTimeout: 50, maxRetryTime: timeoutMs, signal: exitedEarly.signal },
       );
     } catch (error) {
       await this.explainStartFailure(error, timeoutMs);

@@ -1,6 +1,6 @@
 import { resolveBitcoind, type BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/errors.js';
-import { Network, type ConnectMode } from '../harness/network.js';
+import { Network, type ConnectMode, type NetworkOptions } from '../harness/network.js';
 import { parseTopology } from '../harness/topology.js';
 import { chooseTracer, type TracerChoice } from '../tracing/choose.js';
 import type { TraceEvent } from '../tracing/events.js';
@@ -20,6 +20,8 @@ export interface RunScenarioOptions {
   keep?: boolean;
   /** Allow trace loss (bpftrace "Lost N events") instead of failing. */
   allowTraceLoss?: boolean;
+  /** Network options that win over the scenario's own (e.g. forcing v2 transport on a v1 scenario). */
+  networkOverrides?: Partial<Pick<NetworkOptions, 'v2transport' | 'fastRelay' | 'extraArgs'>>;
 }
 
 export interface ScenarioResult {
@@ -64,6 +66,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     allowTraceLoss: options.allowTraceLoss ?? false,
     log,
     ...scenario.networkOptions?.(nodes),
+    ...options.networkOverrides,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   try {

@@ -37,5 +37,5 @@ export async function chooseTracer(choice: TracerChoice, binary: BitcoindBinary)
         : 'use an official Bitcoin Core release ≥ v23 (regtest-harness provision --source release), or --tracer log',
     });
   }
-  return { tracer: new LogTracer(), reason: `tracer: log, because USDT cannot serve here: ${usdt.reason}` };
+  return { tracer: new LogTracer(), reason: `tracer: log — ${usdt.reason}` };
 }

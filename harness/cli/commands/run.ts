@@ -10,7 +10,7 @@ import { formatTimelineLine, timelineContext } from '../../../tracing/report/tim
 import { usageError } from '../../errors.js';
 import { EXIT_OK, parseCommandArgs, parseIntegerFlag, writeLine, type Command, type CommandIO } from '../command.js';
 import { ExpectationFailed } from '../expectation.js';
-import { connectModeFlag } from '../network-flags.js';
+import { connectModeFlag, v2transportFlag } from '../network-flags.js';
 
 const help = `Usage: regtest-harness run <scenario> [options]
 
@@ -29,6 +29,7 @@ Options:
                             with several binaries each event also carries "run": <binary index>
   --report FILE.html        write a self-contained HTML page: sequence diagram, decoded payloads,
                             teaching notes (several binaries: FILE-<n>.html)
+  --v2transport on|off      force BIP324 v2 transport on or off (default: the scenario's choice)
   --keep                    keep the datadirs and print where they are
   --allow-trace-loss        lost trace events warn instead of failing the run
   -h, --help                show this help
@@ -49,6 +50,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       report: { type: 'string' },
       keep: { type: 'boolean' },
       'allow-trace-loss': { type: 'boolean' },
+      v2transport: { type: 'string' },
     },
     true,
   );
@@ -57,6 +59,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const tracer = parseTracerChoice(values.tracer as string | undefined);
   const nodes = values.nodes === undefined ? undefined : parseIntegerFlag('run', 'nodes', values.nodes as string, scenario.defaults.nodes, scenario.minNodes);
   const connectMode = values['connect-mode'] === undefined ? undefined : connectModeFlag('run', values['connect-mode'] as string);
+  const v2transport = v2transportFlag('run', values.v2transport as string | undefined);
   const json = Boolean(values.json);
   const human = json ? io.stderr : io.stdout; // --json keeps stdout for events only
   const paths = ((values.bitcoind as string | undefined) ?? '').split(',').map((p) => p.trim()).filter(Boolean);
@@ -79,6 +82,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       bitcoind: binary,
       keep: Boolean(values.keep),
       allowTraceLoss: Boolean(values['allow-trace-loss']),
+      ...(v2transport === undefined ? {} : { networkOverrides: { v2transport } }),
       log: (line) => writeLine(io.stderr, line),
       onEvent: (event) => {
         if (json) writeLine(io.stdout, formatEventJson(event, binaries.length > 1 ? { run: index } : {}));
