@@ -37,7 +37,7 @@ export interface ConnectionSide {
   receivedEvents(): MessageEvent[];
 }
 
-/** A snapshot of one connection between two harness nodes, taken when it was asked for. */
+/** One connection between two harness nodes. Trace.connection() returns a live view (each read sees the current trace). */
 export interface ConnectionView {
   readonly from: number;
   readonly to: number;

@@ -188,7 +188,21 @@ export class Trace implements EventSink {
    * or the occurrence-th (1-based) / 'last' when the pair reconnected. Sides not traced yet are empty.
    */
   connection(from: number, to: number, options: { occurrence?: Occurrence } = {}): ConnectionView {
-    return this.#connections.connection(from, to, options.occurrence ?? 1, this.#notes());
+    const occurrence = options.occurrence ?? 1;
+    const snapshot = () => this.#connections.connection(from, to, occurrence, this.#notes());
+    const first = snapshot(); // validates the pair and occurrence now, where the caller made the mistake
+    // Live: every read sees the trace as it is now, so a view taken before an action shows what
+    // the action caused (a snapshot would silently assert on stale events).
+    return {
+      from: first.from,
+      to: first.to,
+      get occurrence() { return snapshot().occurrence; },
+      get dialer() { return snapshot().dialer; },
+      get listener() { return snapshot().listener; },
+      get label() { return snapshot().label; },
+      get notes() { return snapshot().notes; },
+      side: (role) => snapshot().side(role),
+    };
   }
 
   /** Every connection between harness nodes with at least one traced message. */
