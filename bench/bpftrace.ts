@@ -67,7 +67,7 @@ async function main() {
     console.log(`skipped: ${skip}`);
     return;
   }
-  const elfPath = await buildEmitter();
+  const elfPath = await buildEmitter('bench');
   const emitter = await Emitter.start(elfPath);
   try {
     const runs = Number(process.env.RUNS ?? 5);

@@ -88,7 +88,7 @@ describe.skipIf(skip)('bpftrace session on the USDT emitter', () => {
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    emitterPath = await buildEmitter();
+    emitterPath = await buildEmitter('session-test');
   });
 
   afterEach(async () => {

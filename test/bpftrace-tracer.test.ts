@@ -33,7 +33,7 @@ class ListSink implements EventSink {
 }
 
 /** A target for an emitter: peer ids map to "node = peer_id % 10", looked up with a random delay. */
-function targetFor(emitter: Emitter, elfPath: string, index: number, lookups: number[] = [], maxDelayMs = 30): TraceTarget {
+function targetFor(emitter: Emitter, elfPath: string, index: number, lookups: number[] = [], maxDelayMs = 10): TraceTarget {
   return {
     index,
     pid: emitter.pid,
@@ -64,7 +64,7 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
   const cleanups: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    elfPath = await buildEmitter();
+    elfPath = await buildEmitter('tracer-test');
   });
 
   afterEach(async () => {
@@ -143,6 +143,27 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
     expect(ourBpftracePids()).toHaveLength(1);
     await tracers[1]!.detach();
     expect(shared.size).toBe(0);
+    expect(ourBpftracePids()).toEqual([]);
+  });
+
+  it('keep-alive: a released session serves the next tracer without a new attach; shutdown stops it', async () => {
+    const kept = pool({ keepAliveMs: 60_000 });
+    const e = await emitter();
+    const first = new UsdtTracer({ pool: kept });
+    await first.attach([targetFor(e, elfPath, 0)], new ListSink(), process.hrtime.bigint());
+    const bpftrace = ourBpftracePids();
+    await first.detach();
+    expect(ourBpftracePids()).toEqual(bpftrace); // still running, idle
+
+    const sink = new ListSink();
+    const second = new UsdtTracer({ pool: kept });
+    await second.attach([targetFor(e, elfPath, 3)], sink, process.hrtime.bigint());
+    expect(ourBpftracePids()).toEqual(bpftrace); // the same process, no second attach
+    await e.fire('net:outbound_message', message(4));
+    await sink.until(() => sink.events.length === 1);
+    expect(sink.events[0]!.node).toBe(3);
+    await second.detach();
+    await kept.shutdown();
     expect(ourBpftracePids()).toEqual([]);
   });
 

@@ -251,13 +251,14 @@ static const char *decode_args(const tracepoint_t *tp, char **tokens, size_t cou
 static void command_fire(char **tokens, size_t count) {
   const tracepoint_t *tp = find_tracepoint(tokens[1]);
   if (!tp) { reply("error unknown tracepoint %s\n", tokens[1]); return; }
-  /* Like Core: arguments are prepared only when a tracer has raised the semaphore. */
+  /* Like Core: arguments are prepared (and so checked) only when a tracer has raised the semaphore. */
   if (!ACTIVE_SEM(tp)) { reply("fired %s 0\n", tp->name); return; }
   arg_t args[MAX_ARGS] = {0};
   const char *problem = decode_args(tp, tokens + 2, count - 2, args);
   if (problem) {
     free_args(args, MAX_ARGS);
-    { reply("error %s\n", problem); return; }
+    reply("error %s\n", problem);
+    return;
   }
   tp->fire(args);
   free_args(args, MAX_ARGS);
@@ -267,8 +268,10 @@ static void command_fire(char **tokens, size_t count) {
 static void command_burst(char **tokens, size_t count) {
   if (count < 3) { reply("error usage: burst <net:*_message> <n> [payload_len] [per_second]\n"); return; }
   bool inbound = strcmp(tokens[1], "net:inbound_message") == 0;
-  if (!inbound && strcmp(tokens[1], "net:outbound_message") != 0)
-    { reply("error burst supports only net:inbound_message and net:outbound_message\n"); return; }
+  if (!inbound && strcmp(tokens[1], "net:outbound_message") != 0) {
+    reply("error burst supports only net:inbound_message and net:outbound_message\n");
+    return;
+  }
   long long n = atoll(tokens[2]);
   size_t payload_len = count > 3 ? (size_t)atoll(tokens[3]) : 8;
   long long per_second = count > 4 ? atoll(tokens[4]) : 0;

@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +33,25 @@ export function emitterSkipReason(): string | undefined {
 }
 
 /** Compiles the emitter into test/.build/, cached by the source's hash; returns the binary's path. */
-export async function buildEmitter(): Promise<string> {
+/**
+ * The emitter binary. `instance` gives a private copy (its own inode): uprobes and their semaphore
+ * reference counts belong to an inode, so two test files tracing the same file in parallel would
+ * raise each other's semaphores. Each file that attaches bpftrace uses its own instance.
+ */
+export async function buildEmitter(instance?: string): Promise<string> {
+  const shared = await buildSharedEmitter();
+  if (instance === undefined) return shared;
+  const copy = `${shared}-${instance}`;
+  if (!existsSync(copy)) {
+    const partial = `${copy}.${process.pid}.tmp`;
+    await copyFile(shared, partial);
+    await chmod(partial, 0o755);
+    await rename(partial, copy);
+  }
+  return copy;
+}
+
+async function buildSharedEmitter(): Promise<string> {
   const source = await readFile(SOURCE);
   const digest = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const binary = join(BUILD_DIR, `usdt-emitter-${digest}`);

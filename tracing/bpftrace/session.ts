@@ -111,6 +111,7 @@ export class BpftraceSession {
   private stopping = false;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private spawnedAt = 0n;
+  private viaSudo = false;
   /** ns from spawn to the barrier. */
   attachNs: bigint | undefined;
 
@@ -176,6 +177,7 @@ export class BpftraceSession {
         ? [bpftrace, args]
         : ['sudo', ['-n', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bpftrace, ...args]];
 
+    this.viaSudo = privilege.kind === 'sudo';
     this.spawnedAt = process.hrtime.bigint();
     const child = spawn(command, argv, {
       detached: true, // own process group: stop() signals bpftrace and anything it started
@@ -211,6 +213,9 @@ export class BpftraceSession {
         const parsed = this.parser.push(line);
         switch (parsed.kind) {
           case 'ready':
+            // bpftrace runs BEGIN only after attaching every probe ("Attaching N probes" comes before):
+            // on the emitter, the semaphore was up and the next hit traced right after this line, every
+            // time (test/bpftrace-session.test.ts, bench/bpftrace.ts).
             clearTimeout(timer);
             this.attachNs = process.hrtime.bigint() - this.spawnedAt;
             resolve();
@@ -309,6 +314,11 @@ export class BpftraceSession {
       return;
     }
     const signalGroup = (signal: NodeJS.Signals) => {
+      if (this.viaSudo) {
+        // bpftrace runs as root under sudo: only root may signal its group.
+        spawnSync('sudo', ['-n', 'kill', `-${signal.slice(3)}`, '--', `-${child.pid}`], { stdio: 'ignore', timeout: 5000 });
+        return;
+      }
       try {
         process.kill(-child.pid!, signal);
       } catch {

@@ -34,7 +34,8 @@ export class UsdtTracer implements Tracer {
   readonly source = 'usdt' as const;
   private readonly pool: SessionPool;
   private readonly byPid = new Map<number, TraceTarget>();
-  private readonly leases = new Map<string, Attached>();
+  /** Per ELF path; a promise so concurrent addTarget calls share one acquire. */
+  private readonly leases = new Map<string, Promise<Attached>>();
   private readonly peerCache = new Map<string, Promise<number | null>>();
   /** Per node, the promise of its last delivered event: async peer lookups never reorder a node's events. */
   private readonly chains = new Map<number, Promise<void>>();
@@ -60,9 +61,20 @@ export class UsdtTracer implements Tracer {
     this.byPid.set(target.pid, target);
     const existing = this.leases.get(target.elfPath);
     if (existing) {
-      existing.lease.addPid(target.pid);
+      (await existing).lease.addPid(target.pid);
       return;
     }
+    const acquiring = this.acquire(target);
+    this.leases.set(target.elfPath, acquiring);
+    try {
+      await acquiring;
+    } catch (error) {
+      this.leases.delete(target.elfPath);
+      throw error;
+    }
+  }
+
+  private async acquire(target: TraceTarget): Promise<Attached> {
     const subscriber: PoolSubscriber = {
       record: (record) => this.onRecord(record),
       lost: (_count, total) => this.onLost(total - (this.lostBaseline.get(subscriber) ?? 0)),
@@ -73,10 +85,12 @@ export class UsdtTracer implements Tracer {
       { elfPath: target.elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids: [target.pid] },
       subscriber,
     );
-    this.leases.set(target.elfPath, { lease, subscriber });
     // A kept-alive session may have lost records for an earlier test: count ours only.
     this.lostBaseline.set(subscriber, lease.stats().lostRecords);
     for (const u of lease.program.unavailable) this.notes.push(`${u.tracepoint} ${u.argument} not traced: ${u.reason}`);
+    const attached = { lease, subscriber };
+    this.attachedNow.push(attached);
+    return attached;
   }
 
   private async tracepointsFor(elfPath: string): Promise<readonly TracepointName[]> {
@@ -156,12 +170,13 @@ export class UsdtTracer implements Tracer {
   }
 
   async detach(): Promise<void> {
+    const attached = (await Promise.allSettled(this.leases.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     // Read what the probes wrote up to now, and the loss the kernel held back, before letting go.
-    await Promise.all([...this.leases.values()].map(({ lease }) => lease.sync()));
+    await Promise.all(attached.map(({ lease }) => lease.sync()));
     await Promise.all(this.chains.values());
-    const attached = [...this.leases.values()];
-    this.lastStats = this.sessionDiagnostics();
+    this.lastStats = this.sessionDiagnostics(attached);
     this.leases.clear();
+    this.attachedNow = [];
     for (const { lease } of attached) await lease.release();
     await Promise.all(this.chains.values());
     if (this.lostTotal > this.lostReported) this.reportLoss();
@@ -170,12 +185,15 @@ export class UsdtTracer implements Tracer {
   }
 
   diagnostics(): string {
-    return [...this.notes, this.leases.size > 0 ? this.sessionDiagnostics() : this.lastStats].filter(Boolean).join('\n');
+    return [...this.notes, this.attachedNow.length > 0 ? this.sessionDiagnostics(this.attachedNow) : this.lastStats].filter(Boolean).join('\n');
   }
 
-  private sessionDiagnostics(): string {
+  /** Leases already acquired (diagnostics must not wait). */
+  private attachedNow: Attached[] = [];
+
+  private sessionDiagnostics(attached: readonly Attached[]): string {
     const parts: string[] = [];
-    for (const { lease } of this.leases.values()) {
+    for (const { lease } of attached) {
       const s = lease.stats();
       parts.push(`bpftrace: ${s.completeHits} hits, ${s.receivedRecords} records received, ${s.lostRecords} lost, ${s.incompleteHits} incomplete`);
       if (lease.diagnostics().trim()) parts.push(lease.diagnostics().trim());
