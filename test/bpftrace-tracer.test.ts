@@ -89,6 +89,25 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
     expect(await usdtAvailability('/bin/true')).toMatchObject({ ok: false, reason: expect.stringContaining('no net:inbound_message') });
   });
 
+  it('prepared before a process exists: its first probes wait and are delivered in order once it becomes a target', async () => {
+    const sink = new ListSink();
+    const tracer = new UsdtTracer({ pool: pool() });
+    const startedAtNs = process.hrtime.bigint();
+    await tracer.prepare([elfPath]); // live before the "node" is spawned, as Network does for startup connections
+    cleanups.push(() => tracer.detach());
+    const early = await emitter();
+    const other = await emitter(); // another network's process on the same binary: never ours
+    for (let k = 0; k < 5; k++) await early.fire('net:outbound_message', message(k));
+    await other.fire('net:outbound_message', message(7));
+    await tracer.attach([targetFor(early, elfPath, 0)], sink, startedAtNs);
+    await early.fire('net:outbound_message', message(5));
+    await sink.until(() => sink.events.length === 6);
+    await tracer.detach();
+    expect(sink.events.map((e) => (e.args as { peer_id: number }).peer_id)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(sink.events.every((e) => e.node === 0)).toBe(true);
+    expect(sink.errors).toEqual([]);
+  });
+
   it('delivers TraceEvents per node, in firing order, with peer_node resolved once per peer', async () => {
     const [a, b] = [await emitter(), await emitter()];
     const lookups: number[] = [];

@@ -1,6 +1,7 @@
 import { test as base, expect } from 'vitest';
 import { resolveBitcoind, type BitcoindBinary } from '../binary.js';
 import { Network, type NetworkOptions } from '../network.js';
+import { defaultPool } from '../../tracing/bpftrace/usdt-tracer.js';
 import { chooseTracer, type TracerChoice } from '../../tracing/choose.js';
 import type { Tracer } from '../../tracing/tracer.js';
 import { runScenario, type RunScenarioOptions, type ScenarioResult } from '../../scenarios/runner.js';
@@ -23,6 +24,9 @@ export interface RegtestFixture {
 }
 
 installTraceMatchers();
+// One bpftrace per bitcoind binary serves every network of this test worker: attaching costs
+// 0.5–2 s on a real binary, so it is paid once, not per test. The reaper ends it with the worker.
+defaultPool.setKeepAlive(60_000);
 
 async function tracerFor(choice: RegtestNetworkOptions['tracer'], binary: BitcoindBinary): Promise<Tracer | undefined> {
   if (choice === 'none') return undefined;

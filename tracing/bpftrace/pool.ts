@@ -18,6 +18,8 @@ export interface PoolRequest {
   payloadBytes?: number;
   /** Pids wanted from the start, so no record between the barrier and addPid() is missed. */
   pids?: readonly number[];
+  /** Every process's records (for a tracer that goes live before its nodes exist, and sorts them out itself). */
+  allPids?: boolean;
 }
 
 /** What a subscriber receives: records of its pids only; loss and failure concern everyone. */
@@ -52,7 +54,8 @@ interface Entry {
   key: string;
   starting: Promise<BpftraceSession>;
   session?: BpftraceSession;
-  subscribers: Map<PoolSubscriber, Set<number>>;
+  /** Each subscriber's pids; null means every pid. */
+  subscribers: Map<PoolSubscriber, Set<number> | null>;
   idleTimer?: NodeJS.Timeout;
 }
 
@@ -61,6 +64,11 @@ export class SessionPool {
   private readonly notes = new Map<string, Promise<ProbeNote[]>>();
 
   constructor(private readonly options: PoolOptions = {}) {}
+
+  /** Keep unused sessions this long (a test run sets it so every network reuses one bpftrace per binary). */
+  setKeepAlive(ms: number): void {
+    this.options.keepAliveMs = ms;
+  }
 
   /** The binary's probe notes, read once per path. */
   probeNotes(elfPath: string): Promise<ProbeNote[]> {
@@ -93,7 +101,7 @@ export class SessionPool {
     if (entry.idleTimer) clearTimeout(entry.idleTimer);
     entry.idleTimer = undefined;
     const pids = new Set<number>(request.pids ?? []);
-    entry.subscribers.set(subscriber, pids);
+    entry.subscribers.set(subscriber, request.allPids ? null : pids);
     let session: BpftraceSession;
     try {
       session = await entry.starting;
@@ -130,7 +138,7 @@ export class SessionPool {
   private demultiplexer(entry: Entry): SessionListener {
     return {
       record: (record) => {
-        for (const [subscriber, pids] of entry.subscribers) if (pids.has(record.pid)) subscriber.record(record);
+        for (const [subscriber, pids] of entry.subscribers) if (pids === null || pids.has(record.pid)) subscriber.record(record);
       },
       // A lost record carries no pid: every subscriber may have lost something.
       lost: (count, total) => {

@@ -8,11 +8,16 @@ import { hasProbes } from '../elf-notes.js';
 import { NET_TRACEPOINTS, tracepoint } from '../catalog.js';
 import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
 import type { RawRecord } from './parse.js';
+import { guardProcess, releaseProcess } from '../../harness/reaper.js';
 import { SessionPool, type PoolLease, type PoolSubscriber } from './pool.js';
 import { bpftraceBinary, tracerPrivilege } from './session.js';
 
 /** The pool tracers share unless given one: one bpftrace per bitcoind binary per worker. */
-export const defaultPool = new SessionPool();
+/** The process-wide pool: bpftrace processes are guarded by the reaper, so a dying owner never leaks one. */
+export const defaultPool = new SessionPool({ onSpawn: guardProcess, onExit: releaseProcess });
+
+/** Records kept for processes that are not targets yet (a node between spawn and addTarget). */
+const MAX_PENDING_RECORDS = 20_000;
 
 export interface UsdtTracerOptions {
   pool?: SessionPool;
@@ -51,6 +56,25 @@ export class UsdtTracer implements Tracer {
     this.pool = options.pool ?? defaultPool;
   }
 
+  /**
+   * Go live on these binaries before any node exists (path mode sees processes started later), so
+   * connections made at start-up are traced from their first message. Until a process becomes a
+   * target its records wait in a bounded buffer; they are delivered, in order, when it does.
+   */
+  async prepare(elfPaths: readonly string[]): Promise<void> {
+    for (const elfPath of new Set(elfPaths)) {
+      if (this.leases.has(elfPath)) continue;
+      const acquiring = this.acquire(elfPath, [], true);
+      this.leases.set(elfPath, acquiring);
+      try {
+        await acquiring;
+      } catch (error) {
+        this.leases.delete(elfPath);
+        throw error;
+      }
+    }
+  }
+
   async attach(targets: readonly TraceTarget[], sink: EventSink, startedAtNs: bigint): Promise<void> {
     this.sink = sink;
     this.startedAtNs = startedAtNs;
@@ -59,12 +83,13 @@ export class UsdtTracer implements Tracer {
 
   async addTarget(target: TraceTarget): Promise<void> {
     this.byPid.set(target.pid, target);
+    this.flushPending(target.pid);
     const existing = this.leases.get(target.elfPath);
     if (existing) {
       (await existing).lease.addPid(target.pid);
       return;
     }
-    const acquiring = this.acquire(target);
+    const acquiring = this.acquire(target.elfPath, [target.pid], false);
     this.leases.set(target.elfPath, acquiring);
     try {
       await acquiring;
@@ -74,17 +99,14 @@ export class UsdtTracer implements Tracer {
     }
   }
 
-  private async acquire(target: TraceTarget): Promise<Attached> {
+  private async acquire(elfPath: string, pids: readonly number[], allPids: boolean): Promise<Attached> {
     const subscriber: PoolSubscriber = {
       record: (record) => this.onRecord(record),
       lost: (_count, total) => this.onLost(total - (this.lostBaseline.get(subscriber) ?? 0)),
       failed: (error) => this.sink?.fail(error),
     };
-    const tracepoints = await this.tracepointsFor(target.elfPath);
-    const lease = await this.pool.acquire(
-      { elfPath: target.elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids: [target.pid] },
-      subscriber,
-    );
+    const tracepoints = await this.tracepointsFor(elfPath);
+    const lease = await this.pool.acquire({ elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids, allPids }, subscriber);
     // A kept-alive session may have lost records for an earlier test: count ours only.
     this.lostBaseline.set(subscriber, lease.stats().lostRecords);
     for (const u of lease.program.unavailable) this.notes.push(`${u.tracepoint} ${u.argument} not traced: ${u.reason}`);
@@ -126,9 +148,28 @@ export class UsdtTracer implements Tracer {
     );
   }
 
+  /** Records of processes that are not (yet) targets, oldest first; see prepare(). */
+  private pending: RawRecord[] = [];
+  private pendingDropped = 0;
+
+  private flushPending(pid: number): void {
+    if (this.pending.length === 0) return;
+    const mine = this.pending.filter((r) => r.pid === pid);
+    this.pending = this.pending.filter((r) => r.pid !== pid);
+    for (const record of mine) this.onRecord(record);
+  }
+
   private onRecord(record: RawRecord): void {
     const target = this.byPid.get(record.pid);
-    if (!target || !this.sink) return;
+    if (!target || !this.sink) {
+      // Not ours yet (a node that is starting) or another network's node: keep a bounded window.
+      this.pending.push(record);
+      if (this.pending.length > MAX_PENDING_RECORDS) {
+        this.pending.shift();
+        this.pendingDropped += 1;
+      }
+      return;
+    }
     const sink = this.sink;
     const previous = this.chains.get(target.index) ?? Promise.resolve();
     const next = previous
@@ -181,6 +222,7 @@ export class UsdtTracer implements Tracer {
     await Promise.all(this.chains.values());
     if (this.lostTotal > this.lostReported) this.reportLoss();
     this.byPid.clear();
+    this.pending = [];
     this.sink = undefined;
   }
 
