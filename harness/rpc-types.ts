@@ -30,6 +30,15 @@ export interface RpcPeerInfo {
   version: number;
   bytessent_per_msg: Record<string, number>;
   bytesrecv_per_msg: Record<string, number>;
+  /** UNIX epoch seconds when the connection was established. */
+  conntime?: number;
+  /** Permission flags (noban, addr, …) from -whitelist/-whitebind. */
+  permissions?: string[];
+}
+
+export interface AddPeerAddressResult {
+  success: boolean;
+  error?: string;
 }
 
 export interface MempoolInfo {
@@ -66,6 +75,12 @@ export interface RpcMethods {
   sendtoaddress: [[address: string, amount: number], string];
   getrawtransaction: [[txid: string, verbose: boolean], { txid: string; hash: string }];
   uptime: [[], number];
+  // Hidden test-only RPCs (regtest), used by scenarios to set up or provoke P2P behaviour.
+  addpeeraddress: [[address: string, port: number, tried?: boolean], AddPeerAddressResult];
+  /** 0 returns to the system clock. */
+  setmocktime: [[timestamp: number], null];
+  /** Since v26: send a raw P2P message (payload hex, no header) to a peer. */
+  sendmsgtopeer: [[peer_id: number, msg_type: string, msg: string], Record<string, never>];
   stop: [[], string];
 }
 

@@ -92,6 +92,49 @@ describe('parseLogLine', () => {
   });
 });
 
+describe('parseLogLine: misbehaving and closed connections', () => {
+  // Real lines of a Knots 29.4 node punishing an inbound peer, then both sides closing (see scenarios/misbehaving.ts).
+  const PUNISHED = `2026-11-25T16:34:59.945835Z [net] received: headers (82 bytes) peer=0
+2026-11-25T16:34:59.945870Z [net] Misbehaving: peer=0: header with invalid proof of work
+2026-11-25T16:34:59.945882Z [net] Warning: disconnecting but not discouraging local peer 0!
+2026-11-25T16:34:59.995906Z [net] Resetting socket for peer=0
+2026-11-25T16:34:59.996015Z [net] Cleared nodestate for peer=0`;
+
+  it('turns the Misbehaving and Resetting socket lines into records, and nothing else around them', () => {
+    expect(PUNISHED.split('\n').map(parseLogLine).map((r) => r?.kind ?? null)).toEqual(['message', 'misbehaving', null, 'closed', null]);
+    const [, misbehaving, , closed] = PUNISHED.split('\n').map(parseLogLine);
+    expect(misbehaving).toEqual({
+      kind: 'misbehaving',
+      tracepoint: 'net:misbehaving_connection',
+      wallTimeUs: Date.UTC(2026, 10, 25, 16, 34, 59) * 1000 + 945870,
+      peerId: 0,
+      message: 'header with invalid proof of work',
+    });
+    expect(closed).toEqual({ kind: 'closed', tracepoint: 'net:closed_connection', wallTimeUs: Date.UTC(2026, 10, 25, 16, 34, 59) * 1000 + 995906, peerId: 0 });
+  });
+
+  it('reads the pre-v28 forms: the score in the Misbehaving line, and disconnecting peer=', () => {
+    expect(parseLogLine('2023-10-01T10:00:00Z [net] Misbehaving: peer=3 (0 -> 100) DISCOURAGE THRESHOLD EXCEEDED: header with invalid proof of work')).toMatchObject({
+      kind: 'misbehaving',
+      peerId: 3,
+      message: 'header with invalid proof of work',
+    });
+    expect(parseLogLine('2023-10-01T10:00:00Z [net] Misbehaving: peer=3 (0 -> 20)')).toMatchObject({ kind: 'misbehaving', peerId: 3, message: '' });
+    expect(parseLogLine('2023-10-01T10:00:00Z disconnecting peer=7')).toMatchObject({ kind: 'closed', peerId: 7 });
+    expect(parseLogLine('2023-10-01T10:00:00Z (mocktime: 2023-10-01T10:10:00Z) [net] Resetting socket for peer=7')).toMatchObject({ kind: 'closed', peerId: 7 });
+  });
+
+  it('does not take lines that merely end in disconnecting peer= for the socket close', () => {
+    for (const line of [
+      '2026-11-25T16:30:20.567546Z [net] socket closed, disconnecting peer=0',
+      '2026-11-25T16:30:20.567546Z [net] non-continuous headers sequence, disconnecting peer=0',
+      '2026-11-25T16:30:20.517357Z [net] Warning: disconnecting but not discouraging local peer 0!',
+    ]) {
+      expect(parseLogLine(line)).toBeNull();
+    }
+  });
+});
+
 describe('parseTimestampUs', () => {
   it('pads or cuts fractions to µs', () => {
     const base = Date.parse('2026-01-02T03:04:05Z') * 1000;

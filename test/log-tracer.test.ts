@@ -102,11 +102,16 @@ async function stopNode(node: TestNode): Promise<void> {
 /** Collects events; `until` resolves on the push that satisfies a predicate (no polling). */
 class CollectingSink implements EventSink {
   readonly events: MessageEvent[] = [];
+  /** closed_connection / misbehaving_connection events, kept apart so message orders stay simple. */
+  readonly connectionEvents: TraceEvent[] = [];
   readonly failures: HarnessError[] = [];
   private waiters: Array<{ done: (events: MessageEvent[]) => boolean; resolve: () => void }> = [];
 
   push(event: TraceEvent): void {
-    if (!isMessageEvent(event)) throw new Error(`log tracer emitted ${event.tracepoint}`);
+    if (!isMessageEvent(event)) {
+      this.connectionEvents.push(event);
+      return;
+    }
     this.events.push(event);
     this.waiters = this.waiters.filter((w) => (w.done(this.events) ? (w.resolve(), false) : true));
   }
@@ -256,6 +261,11 @@ describe.skipIf(!HAVE_BITCOIND)('LogTracer on two real bitcoind', () => {
     for (const e of after.filter((e) => e.node === 1)) expect(e).toMatchObject({ peer_node: 0, args: { peer_conn_type: 'manual' } });
     for (const e of after.filter((e) => e.node === 0 && e.args.peer_id === 1)) expect(e.peer_node).toBe(1);
     expect(peerInfoCalls.get(`1:${new1.process.pid}:0`)).toBe(1);
+    // The stop closed node 0's first connection: its `Resetting socket for peer=0` line is a
+    // closed_connection event, filled from the lookup made on the peer's first message.
+    const closed = sink.connectionEvents.find((e) => e.node === 0 && e.tracepoint === 'net:closed_connection' && e.args.peer_id === 0);
+    expect(closed).toMatchObject({ source: 'log', peer_node: 1, args: { peer_conn_type: 'inbound', peer_network: 0 } });
+    expect(closed!.t).toBeGreaterThan(Math.max(...sink.events.filter((e) => e.node === 0 && e.args.peer_id === 0).map((e) => e.t)));
 
     await tracer!.detach();
     const diagnostics = tracer!.diagnostics();

@@ -27,13 +27,41 @@ export interface LogMessageRecord {
   msgSize: number;
 }
 
+/**
+ * `Misbehaving: peer=<id>: <reason>` (net_processing.cpp, PeerManagerImpl::Misbehaving): the line
+ * Core writes where it fires net:misbehaving_connection. Before v28 the line also carried the
+ * score, `(<before> -> <after>)` and ` DISCOURAGE THRESHOLD EXCEEDED`; both are skipped.
+ */
+export interface LogMisbehavingRecord {
+  kind: 'misbehaving';
+  tracepoint: 'net:misbehaving_connection';
+  wallTimeUs: number | null;
+  peerId: number;
+  /** The reason after `: `; empty when Core logged none. */
+  message: string;
+}
+
+/**
+ * `Resetting socket for peer=<id>` (v28+) or `disconnecting peer=<id>` (earlier): logged by
+ * CNode::CloseSocketDisconnect exactly where it fires net:closed_connection (only when a socket was open).
+ */
+export interface LogClosedRecord {
+  kind: 'closed';
+  tracepoint: 'net:closed_connection';
+  wallTimeUs: number | null;
+  peerId: number;
+}
+
 /** A line that looks like a message line (`… bytes) peer=`) but does not parse: a format we don't know. */
 export interface LogUnknownNetRecord {
   kind: 'unknown-net';
   line: string;
 }
 
-export type LogLineRecord = LogMessageRecord | LogUnknownNetRecord;
+/** Every record that becomes a trace event. */
+export type LogEventRecord = LogMessageRecord | LogMisbehavingRecord | LogClosedRecord;
+
+export type LogLineRecord = LogEventRecord | LogUnknownNetRecord;
 
 // ISO 8601 with 0–9 fraction digits; Core writes 6 with -logtimemicros and none without.
 // Releases before ~0.17 wrote `YYYY-MM-DD hh:mm:ss` (UTC as well): space separator, no `Z`.
@@ -45,10 +73,17 @@ const TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)/;
 const MESSAGE = /(sending:?|received:) (\S+) \((\d+) bytes\) peer=(\d+)(?:,? peeraddr=\S+)?\s*$/;
 // Cheap pre-filter: every message line has this text, almost no other line does.
 const MESSAGE_MARKER = ' bytes) peer=';
+const MISBEHAVING_MARKER = 'Misbehaving: peer=';
+const MISBEHAVING = /Misbehaving: peer=(\d+)(?:,? peeraddr=\S+)?(?: \(-?\d+ -> -?\d+\))?(?: DISCOURAGE THRESHOLD EXCEEDED)?(?:: (.*))?$/;
+const CLOSED_MARKERS = ['Resetting socket for peer=', 'disconnecting peer='];
+// The text must start the line's message: after the timestamp (`Z `), `[category] ` or `(mocktime: …) `.
+// That leaves out lines that merely end in these words, e.g. `socket closed, disconnecting peer=0`,
+// which on v28+ is followed by its own `Resetting socket for peer=0`.
+const CLOSED = /(?:^|[Z\])] )(?:Resetting socket for|disconnecting) peer=(\d+)(?:,? peeraddr=\S+)?\s*$/;
 
 /** Parse one line (without its `\n`; a trailing `\r` is tolerated). Null for lines that are not about messages. */
 export function parseLogLine(rawLine: string): LogLineRecord | null {
-  if (!rawLine.includes(MESSAGE_MARKER)) return null;
+  if (!rawLine.includes(MESSAGE_MARKER)) return parseConnectionLine(rawLine);
   const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
   const match = MESSAGE.exec(line);
   // The verb must start the text (after a space or a `]` of a prefix), not end a longer word.
@@ -62,6 +97,21 @@ export function parseLogLine(rawLine: string): LogLineRecord | null {
     msgType,
     msgSize: Number(size),
   };
+}
+
+/** Misbehaving and closed-connection lines; null for every other line. */
+function parseConnectionLine(rawLine: string): LogMisbehavingRecord | LogClosedRecord | null {
+  const misbehaving = rawLine.includes(MISBEHAVING_MARKER);
+  if (!misbehaving && !CLOSED_MARKERS.some((marker) => rawLine.includes(marker))) return null;
+  const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+  if (misbehaving) {
+    const match = MISBEHAVING.exec(line);
+    if (!match) return null;
+    return { kind: 'misbehaving', tracepoint: 'net:misbehaving_connection', wallTimeUs: parseTimestampUs(line), peerId: Number(match[1]), message: (match[2] ?? '').trimEnd() };
+  }
+  const match = CLOSED.exec(line);
+  if (!match) return null;
+  return { kind: 'closed', tracepoint: 'net:closed_connection', wallTimeUs: parseTimestampUs(line), peerId: Number(match[1]) };
 }
 
 /** The line's leading ISO 8601 timestamp as UNIX epoch µs, or null when it has none. */

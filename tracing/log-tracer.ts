@@ -1,8 +1,9 @@
 /**
  * The debug.log tracer: the fallback when bpftrace can't run (no root, binary without probes,
  * any bitcoind). It follows each node's debug.log and turns its `sending`/`received:` lines
- * into net:outbound_message / net:inbound_message events. Compared with USDT it has no payload
- * bytes and no connection events, and its timestamps are bitcoind's wall clock.
+ * into net:outbound_message / net:inbound_message events, and its `Misbehaving:` / `Resetting socket`
+ * lines into net:misbehaving_connection / net:closed_connection. Compared with USDT it has no payload
+ * bytes and no opened-connection events, and its timestamps are bitcoind's wall clock.
  *
  * Time: debug.log stamps lines with the system clock (µs with -logtimemicros). At attach the
  * tracer pins that clock to process.hrtime (the clock of `startedAtNs`) once, by waiting for
@@ -14,9 +15,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { HarnessError } from '../harness/errors.js';
-import type { MessageEvent } from './events.js';
+import type { TraceEvent } from './events.js';
 import { LogFollower } from './log-follow.js';
-import { isBlankLine, lastProcessStart, parseLogLine, PROCESS_START_BLANK_LINES, type LogMessageRecord } from './log-parse.js';
+import { isBlankLine, lastProcessStart, parseLogLine, PROCESS_START_BLANK_LINES, type LogEventRecord } from './log-parse.js';
 import type { EventSink, PeerInfo, TraceTarget, Tracer } from './tracer.js';
 
 /** Node arguments the log tracer needs: message lines, and µs timestamps on them. */
@@ -73,13 +74,21 @@ class Incarnation {
 }
 
 interface PendingEvent {
-  record: LogMessageRecord;
+  record: LogEventRecord;
   peer: PeerLookup;
   /** hrtime when read, for lines without a timestamp. */
   readAtNs: bigint;
 }
 
 const SAMPLE_LIMIT = 5;
+
+/** getpeerinfo's network names in the order of Core's Network enum (the USDT peer_network value). */
+const NETWORK_NAMES = ['not_publicly_routable', 'ipv4', 'ipv6', 'onion', 'i2p', 'cjdns', 'internal'];
+
+/** Core's Network enum value for a getpeerinfo network name; -1 when the peer's details are unknown (gone before its first lookup). */
+function networkCode(name: string | undefined): number {
+  return name === undefined ? -1 : NETWORK_NAMES.indexOf(name);
+}
 
 /** One node's debug.log → its events, in log order. */
 class NodeLogStream {
@@ -108,7 +117,7 @@ class NodeLogStream {
     readonly path: string,
     target: TraceTarget,
     private readonly sink: EventSink,
-    private readonly toT: (record: LogMessageRecord, readAtNs: bigint) => number,
+    private readonly toT: (record: LogEventRecord, readAtNs: bigint) => number,
   ) {
     this.incarnation = new Incarnation(target);
   }
@@ -219,21 +228,21 @@ class NodeLogStream {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private toEvent({ record, peer, readAtNs }: PendingEvent): MessageEvent {
-    return {
-      tracepoint: record.tracepoint,
-      t: this.toT(record, readAtNs),
-      node: this.index,
-      peer_node: peer.peerNode,
-      source: 'log',
-      args: {
-        peer_id: record.peerId,
-        peer_addr: peer.info?.addr ?? '',
-        peer_conn_type: peer.info?.connection_type ?? 'unknown',
-        msg_type: record.msgType,
-        msg_size: record.msgSize,
-      },
-    };
+  private toEvent({ record, peer, readAtNs }: PendingEvent): TraceEvent {
+    const base = { t: this.toT(record, readAtNs), node: this.index, peer_node: peer.peerNode, source: 'log' as const };
+    const peerArgs = { peer_id: record.peerId, peer_addr: peer.info?.addr ?? '', peer_conn_type: peer.info?.connection_type ?? 'unknown' };
+    switch (record.kind) {
+      case 'message':
+        return { ...base, tracepoint: record.tracepoint, args: { ...peerArgs, msg_type: record.msgType, msg_size: record.msgSize } };
+      case 'misbehaving':
+        return { ...base, tracepoint: record.tracepoint, args: { peer_id: record.peerId, message: record.message } };
+      case 'closed':
+        return {
+          ...base,
+          tracepoint: record.tracepoint,
+          args: { ...peerArgs, peer_network: networkCode(peer.info?.network), time_established: peer.info?.conntime ?? 0 },
+        };
+    }
   }
 
   describe(): string {
@@ -312,7 +321,7 @@ export class LogTracer implements Tracer {
   private async openStream(target: TraceTarget, from: 'process-start' | 'end'): Promise<void> {
     const { sink, startedAtNs, anchor } = this.session!;
     const offsetNs = anchor.hrNs - startedAtNs;
-    const toT = (record: LogMessageRecord, readAtNs: bigint): number =>
+    const toT = (record: LogEventRecord, readAtNs: bigint): number =>
       record.wallTimeUs === null
         ? Number((readAtNs - startedAtNs) / 1000n)
         : record.wallTimeUs - anchor.wallUs + Number(offsetNs / 1000n);

@@ -9,6 +9,10 @@ export interface PeerInfo {
   connection_type: string;
   inbound: boolean;
   transport_protocol_type?: string;
+  /** getpeerinfo's network name (ipv4, onion, not_publicly_routable, …); fills closed-connection events. */
+  network?: string;
+  /** UNIX epoch seconds when the connection was established. */
+  conntime?: number;
 }
 
 /** One node as a tracer sees it. Built by the network, handed to the tracer at attach. */

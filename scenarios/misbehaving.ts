@@ -1,0 +1,115 @@
+/**
+ * A peer that misbehaves is disconnected: node 1 sends node 0 a `headers` message whose header has
+ * an impossible proof of work (nBits = 0: target zero), through the test-only RPC `sendmsgtopeer`.
+ * Core punishes that on every version that has the RPC (v26+: score 100, over the threshold; v28+:
+ * any misbehaviour), whereas an oversized `addr` only scored 20 before v28 and would not disconnect.
+ *
+ * Node 0 is the listener, so node 1 is an inbound peer there: Core never disconnects manual or
+ * noban peers for misbehaving, hence `fastRelay: false` (no noban whitelist). A loopback peer is
+ * disconnected but not discouraged ("disconnecting but not discouraging local peer").
+ */
+import { HarnessError } from '../harness/errors.js';
+import { RpcError } from '../harness/rpc.js';
+import type { Edge } from '../harness/topology.js';
+import type { TraceEvent } from '../tracing/events.js';
+import { tracesConnectionEvents } from './checks.js';
+import { settleHandshake } from './handshake.js';
+import { runState } from './state.js';
+import { stateCheck, type CheckResult, type Scenario, type ScenarioContext } from './types.js';
+
+/** JSON-RPC "method not found": a binary without sendmsgtopeer (before v26). */
+const RPC_METHOD_NOT_FOUND = -32601;
+
+/**
+ * One block header on top of `prevHash` with nBits = 0, as a `headers` payload: count 1, the 80-byte
+ * header (version, prev hash, merkle root, time, bits, nonce; little-endian), then its tx count 0.
+ */
+export function invalidProofOfWorkHeaders(prevHash: string, time: number): Buffer {
+  const payload = Buffer.alloc(1 + 80 + 1);
+  payload[0] = 1;
+  payload.writeInt32LE(0x20000000, 1);
+  Buffer.from(prevHash, 'hex').reverse().copy(payload, 5); // RPC hex is byte-reversed
+  payload.writeUInt32LE(time, 69);
+  payload.writeUInt32LE(0, 73); // nBits 0: no target can be met
+  payload.writeUInt32LE(0, 77);
+  return payload;
+}
+
+interface Run {
+  offender: number;
+  victim: number;
+  /** Core's id of the offender on the victim. */
+  victimPeerId: number;
+  payloadSize: number;
+}
+
+const state = runState<Run>();
+
+async function sendRawMessage(context: ScenarioContext, from: number, peerId: number, msgType: string, payload: Buffer): Promise<void> {
+  try {
+    await context.network.node(from).rpc.call('sendmsgtopeer', peerId, msgType, payload.toString('hex'));
+  } catch (error) {
+    if (error instanceof RpcError && error.rpcCode === RPC_METHOD_NOT_FOUND) {
+      throw new HarnessError('BAD_OPTION', `the misbehaving scenario needs the test RPC sendmsgtopeer, which ${context.network.binary.versionLine} does not have (Bitcoin Core added it in v26)`, {
+        fix: 'run the misbehaving scenario with bitcoind v26 or newer (--bitcoind, or BITCOIND=…)',
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+function victimEvent(events: readonly TraceEvent[], run: Run, tracepoint: 'net:misbehaving_connection' | 'net:closed_connection'): TraceEvent | undefined {
+  return events.find((e) => e.tracepoint === tracepoint && e.node === run.victim && e.args.peer_id === run.victimPeerId);
+}
+
+export const misbehaving: Scenario = {
+  name: 'misbehaving',
+  summary: 'node 1 sends node 0 a header with invalid proof of work; node 0 logs Misbehaving and drops the inbound peer',
+  minNodes: 2,
+  defaults: { nodes: 2, topology: '1>0' },
+  networkOptions: () => ({ fastRelay: false }),
+  act: async (context) => {
+    const { network, trace } = context;
+    const edge: Edge | undefined = context.edges[0];
+    if (!edge) throw new HarnessError('BAD_TOPOLOGY', 'misbehaving needs at least one connection', { fix: 'run misbehaving with its default topology (1>0)' });
+    await settleHandshake(context, edge);
+    const view = trace.connection(edge.from, edge.to);
+    const run: Run = { offender: edge.from, victim: edge.to, victimPeerId: view.listener.peerId!, payloadSize: 0 };
+    const genesis = await network.node(run.victim).rpc.call('getblockhash', 0);
+    const payload = invalidProofOfWorkHeaders(genesis, Math.floor(Date.now() / 1000));
+    run.payloadSize = payload.length;
+    state.set(context, run);
+    await sendRawMessage(context, run.offender, view.dialer.peerId!, 'headers', payload);
+    await trace.waitForMessage({ node: run.victim, peer_id: run.victimPeerId, direction: 'in', msg_type: 'headers' });
+    if (tracesConnectionEvents(network)) {
+      await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, {
+        description: `node${run.victim} to close its connection to node${run.offender} (peer_id ${run.victimPeerId})`,
+      });
+    }
+  },
+  expectations: async (context) => {
+    const run = state.get(context);
+    if (!run) return [];
+    const { trace } = context;
+    const side = trace.connection(run.offender, run.victim).listener;
+    const bad = side.receivedEvents().find((e) => e.args.msg_type === 'headers' && e.args.msg_size === run.payloadSize);
+    const peers = await context.network.node(run.victim).rpc.call('getpeerinfo');
+    const checks: CheckResult[] = [
+      stateCheck(side.connType === 'inbound', `node${run.offender} is an inbound peer of node${run.victim} (Core does not punish manual peers)`, `its connection type there is ${side.connType ?? 'unknown'}`),
+      stateCheck(bad !== undefined, `${side.label} receives the bad 'headers' (${run.payloadSize} bytes)`, bad ? `at t=${bad.t} µs` : `it received: ${side.received().join(', ')}`),
+      stateCheck(!peers.some((p) => p.id === run.victimPeerId), `node${run.victim} no longer lists peer ${run.victimPeerId} (getpeerinfo)`, `it lists peer ids ${peers.map((p) => p.id).join(', ') || '(none)'}`),
+    ];
+    if (!tracesConnectionEvents(context.network)) return checks;
+    const punished = victimEvent(trace.events, run, 'net:misbehaving_connection');
+    const closed = victimEvent(trace.events, run, 'net:closed_connection');
+    const reason = punished?.tracepoint === 'net:misbehaving_connection' ? punished.args.message : undefined;
+    const after = closed === undefined ? [] : side.events.filter((e) => e.t > closed.t);
+    checks.push(
+      stateCheck(reason?.includes('proof of work') === true, `node${run.victim} reports peer ${run.victimPeerId} as misbehaving for the invalid proof of work (net:misbehaving_connection)`, punished ? `reason: '${reason}'` : 'no misbehaving_connection event for that peer'),
+      stateCheck(closed !== undefined && bad !== undefined && punished !== undefined && bad.t <= punished.t && punished.t <= closed.t, `on node${run.victim}: bad headers received, then misbehaving, then the connection closed (net:closed_connection)`, `received ${bad?.t ?? '—'} µs, misbehaving ${punished?.t ?? '—'} µs, closed ${closed?.t ?? '—'} µs`),
+      stateCheck(closed !== undefined && after.length === 0, `${side.label} traces no message on that connection after it closed`, after.length === 0 ? 'none' : `after it: ${after.map((e) => e.args.msg_type).join(', ')}`),
+    );
+    return checks;
+  },
+};
