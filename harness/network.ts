@@ -96,6 +96,8 @@ export class Network {
         ...(init.options.v2transport === undefined ? {} : { v2transport: init.options.v2transport }),
         extraArgs: typeof extra === 'function' ? extra(index) : (extra ?? []),
         ...(init.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: init.options.readyTimeoutMs }),
+        // Separates a restarted node's connections from its earlier ones (peer ids start at 0 again).
+        onSpawn: (node) => this.trace.markIncarnation(node.index, Number(process.hrtime.bigint() - this.startedAtNs) / 1000),
       }),
     );
   }
@@ -323,7 +325,7 @@ export class Network {
 
   /** Dial one edge again (`addnode … onetry`) and wait for the new connection's handshake. */
   async reconnect(edge: Edge): Promise<void> {
-    const before = this.tracer ? this.trace.connections().filter((c) => c.from === edge.from && c.to === edge.to).length : 0;
+    const before = this.connectionCount(edge);
     await this.dial(edge);
     await this.waitForHandshake(edge, this.tracer ? before + 1 : 'last');
   }
@@ -336,11 +338,13 @@ export class Network {
   /** Start a stopped node again and restore its edges (rpc mode dials again; startup mode's -connect does it itself). */
   async startNode(index: number): Promise<void> {
     const node = this.node(index);
+    const edges = this.edges.filter((e) => (e.from === index || e.to === index) && this.node(e.from === index ? e.to : e.from).running);
+    // Count before starting: with -connect the new handshake can be traced before start() returns.
+    const before = new Map(edges.map((edge) => [edge, this.connectionCount(edge)]));
     await node.start();
     if (this.tracer) await this.tracer.addTarget(this.traceTarget(node));
-    const edges = this.edges.filter((e) => (e.from === index || e.to === index) && this.node(e.from).running && this.node(e.to).running);
     if (this.connectMode === 'rpc') await Promise.all(edges.map((edge) => this.dial(edge)));
-    await Promise.all(edges.map((edge) => (this.tracer ? this.waitForNewHandshake(edge) : this.waitForHandshake(edge))));
+    await Promise.all(edges.map((edge) => this.waitForHandshake(edge, this.tracer ? before.get(edge)! + 1 : 'last')));
   }
 
   /** Restart one node keeping its datadir (and chain); its edges come back. */
@@ -349,9 +353,8 @@ export class Network {
     await this.startNode(index);
   }
 
-  private async waitForNewHandshake(edge: Edge): Promise<void> {
-    const count = this.trace.connections().filter((c) => c.from === edge.from && c.to === edge.to).length;
-    await this.waitForHandshake(edge, count + 1);
+  private connectionCount(edge: Edge): number {
+    return this.trace.connections().filter((c) => c.from === edge.from && c.to === edge.to).length;
   }
 
   private runningNodes(): BitcoinNode[] {

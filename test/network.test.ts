@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { Network } from '../harness/network.js';
+import { LogTracer } from '../tracing/log-tracer.js';
 import { existsSync } from 'node:fs';
 import { bitcoindSkipReason, testBinary } from './helpers/bitcoind.js';
 import { isAlive } from './helpers/processes.js';
@@ -74,5 +75,17 @@ describe.skipIf(skip)('a real regtest network', () => {
     }
     expect(pids.filter(isAlive)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
+  });
+
+  test('with a tracer, a restarted node\'s new connection is a new connection (peer ids restart at 0)', async () => {
+    network = await Network.start({ nodes: 2, topology: '1>0', bitcoind: await testBinary(), tracer: new LogTracer() });
+    await network.restartNode(1);
+    const first = network.trace.connection(1, 0, { occurrence: 1 });
+    const second = network.trace.connection(1, 0, { occurrence: 2 });
+    expect(first.dialer.sent().filter((m) => m === 'version')).toHaveLength(1);
+    expect(second.dialer.sent()[0]).toBe('version');
+    expect(second.dialer.received()).toContain('verack');
+    expect(second.listener.received()).toContain('verack');
+    expect(second.dialer.peerId).toBe(first.dialer.peerId); // the same id, told apart by the restart
   });
 });

@@ -138,9 +138,12 @@ interface StoredEvent {
   arrival: number;
 }
 
-/** All traced messages of one side of one pair, grouped by peer id (one group per connection). */
+/**
+ * All traced messages of one side of one pair, one group per connection. A group is keyed by the
+ * node's process incarnation and the peer id: a restarted bitcoind numbers its peers from 0 again.
+ */
 interface SideHistory {
-  byPeerId: Map<number, { connType: string; events: StoredEvent[] }>;
+  byConnection: Map<string, { incarnation: number; peerId: number; connType: string; events: StoredEvent[] }>;
 }
 
 /**
@@ -149,19 +152,35 @@ interface SideHistory {
  */
 export class ConnectionIndex {
   readonly #sides = new Map<string, SideHistory>();
+  /** Per node, when (µs, trace time) each of its processes was spawned, ascending. */
+  readonly #spawns = new Map<number, number[]>();
+
+  /** A node's process (re)started at `tUs`: its later events belong to new connections even if peer ids repeat. */
+  markIncarnation(node: number, tUs: number): void {
+    const spawns = this.#spawns.get(node) ?? [];
+    spawns.push(tUs);
+    spawns.sort((a, b) => a - b);
+    this.#spawns.set(node, spawns);
+  }
+
+  #incarnation(node: number, tUs: number): number {
+    return (this.#spawns.get(node) ?? []).filter((spawn) => spawn <= tUs).length;
+  }
 
   add(event: MessageEvent, arrival: number): void {
     if (event.peer_node === null) return; // not a harness node: no connection between harness nodes
     const key = sideKey(event.node, event.peer_node, roleOf(event));
     let history = this.#sides.get(key);
     if (!history) {
-      history = { byPeerId: new Map() };
+      history = { byConnection: new Map() };
       this.#sides.set(key, history);
     }
-    let group = history.byPeerId.get(event.args.peer_id);
+    const incarnation = this.#incarnation(event.node, event.t);
+    const groupKey = `${incarnation}:${event.args.peer_id}`;
+    let group = history.byConnection.get(groupKey);
     if (!group) {
-      group = { connType: event.args.peer_conn_type, events: [] };
-      history.byPeerId.set(event.args.peer_id, group);
+      group = { incarnation, peerId: event.args.peer_id, connType: event.args.peer_conn_type, events: [] };
+      history.byConnection.set(groupKey, group);
     }
     insertInNodeOrder(group.events, { event, arrival });
   }
@@ -205,15 +224,18 @@ export class ConnectionIndex {
     return views;
   }
 
-  /** Core assigns peer ids in increasing order per node, so numeric order is connection order. */
-  #peerIds(node: number, peerNode: number, role: Role): number[] {
+  /** Connection keys in connection order: by process incarnation, then peer id (Core assigns them increasing per process). */
+  #peerIds(node: number, peerNode: number, role: Role): string[] {
     const history = this.#sides.get(sideKey(node, peerNode, role));
-    return history ? [...history.byPeerId.keys()].sort((a, b) => a - b) : [];
+    if (!history) return [];
+    return [...history.byConnection.entries()]
+      .sort(([, a], [, b]) => a.incarnation - b.incarnation || a.peerId - b.peerId)
+      .map(([key]) => key);
   }
 
-  #side(node: number, peerNode: number, role: Role, peerId: number | undefined): ConnectionSide {
-    const group = peerId === undefined ? undefined : this.#sides.get(sideKey(node, peerNode, role))?.byPeerId.get(peerId);
-    return makeSide(role, node, peerNode, peerId, group?.connType, group ? group.events.map((s) => s.event) : []);
+  #side(node: number, peerNode: number, role: Role, connectionKey: string | undefined): ConnectionSide {
+    const group = connectionKey === undefined ? undefined : this.#sides.get(sideKey(node, peerNode, role))?.byConnection.get(connectionKey);
+    return makeSide(role, node, peerNode, group?.peerId, group?.connType, group ? group.events.map((s) => s.event) : []);
   }
 }
 

@@ -187,6 +187,14 @@ export class Trace implements EventSink {
    * A snapshot of the connection node `from` dialled to node `to`: the first one by default,
    * or the occurrence-th (1-based) / 'last' when the pair reconnected. Sides not traced yet are empty.
    */
+  /**
+   * A node's process (re)started at `tUs` (trace time): a restarted bitcoind numbers its peers from
+   * 0 again, so its later events start new connections. The network calls this at every spawn.
+   */
+  markIncarnation(node: number, tUs: number): void {
+    this.#connections.markIncarnation(node, tUs);
+  }
+
   connection(from: number, to: number, options: { occurrence?: Occurrence } = {}): ConnectionView {
     const occurrence = options.occurrence ?? 1;
     const snapshot = () => this.#connections.connection(from, to, occurrence, this.#notes());
