@@ -45,17 +45,9 @@ async function tracerFor(choice: RegtestNetworkOptions['tracer'], binary: Bitcoi
  *   });
  */
 export const test = base.extend<{ regtest: RegtestFixture }>({
-  regtest: async ({ task, onTestFailed }, use) => {
+  regtest: async ({ task }, use) => {
     const networks: Network[] = [];
     const scenarioResults: ScenarioResult[] = [];
-    onTestFailed(async () => {
-      const parts = await Promise.all(networks.map((n) => failureBundle(n)));
-      for (const r of scenarioResults) if (r.failureBundle) parts.push(`══ scenario ${r.scenario} ══\n${r.failureBundle}`);
-      if (parts.length === 0) return;
-      const text = parts.join('\n\n');
-      const file = await writeFailureBundle(`${task.file?.name ?? 'spec'}-${task.name}`, text);
-      process.stderr.write(`\n${text}\n\nfailure bundle written to ${file}\n`);
-    });
     await use({
       network: async (options) => {
         const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
@@ -70,8 +62,20 @@ export const test = base.extend<{ regtest: RegtestFixture }>({
         return result;
       },
     });
+    // Fixture teardown runs before onTestFailed hooks, so the bundle is made here, while the
+    // datadirs (and their debug.logs) still exist.
+    if (task.result?.state === 'fail') await reportFailure(`${task.file?.name ?? 'spec'}-${task.name}`, networks, scenarioResults);
     await Promise.allSettled(networks.map((n) => n.dispose()));
   },
 });
+
+async function reportFailure(testName: string, networks: readonly Network[], scenarioResults: readonly ScenarioResult[]): Promise<void> {
+  const parts = await Promise.all(networks.map((n) => failureBundle(n)));
+  for (const r of scenarioResults) if (r.failureBundle) parts.push(`══ scenario ${r.scenario} ══\n${r.failureBundle}`);
+  if (parts.length === 0) return;
+  const text = parts.join('\n\n');
+  const file = await writeFailureBundle(testName, text);
+  process.stderr.write(`\n${text}\n\nfailure bundle written to ${file}\n`);
+}
 
 export { expect };
