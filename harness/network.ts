@@ -40,6 +40,8 @@ export interface NetworkOptions {
   keep?: boolean;
   readyTimeoutMs?: number;
   handshakeTimeoutMs?: number;
+  /** Aborting stops the start-up between phases (and pending waits); the network is then disposed. */
+  signal?: AbortSignal;
   /** Every traced event as it arrives (e.g. a live timeline). */
   onEvent?: (event: TraceEvent) => void;
   /** Progress lines (e.g. console.error); silent by default. */
@@ -129,12 +131,19 @@ export class Network {
     }
     // A tracer that can see processes before they exist (bpftrace in path mode) goes live first,
     // so startup connections are traced from their first message.
+    const signal = this.options.signal;
     await this.tracer?.prepare?.([this.binary.elfPath]);
+    signal?.throwIfAborted();
     this.log(`starting ${this.nodes.length} node(s): ${this.binary.versionLine}`);
     const planned = this.nodes.map((node) => node.p2pAddress);
-    await Promise.all(this.nodes.map((node) => node.start()));
+    // allSettled: a node that fails must not leave its siblings starting while we dispose.
+    const started = await Promise.allSettled(this.nodes.map((node) => node.start()));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    signal?.throwIfAborted();
     if (this.connectMode === 'startup') await this.redirectDialersOfMovedNodes(planned);
     if (this.tracer) await this.tracer.attach(this.nodes.map((n) => this.traceTarget(n)), this.trace, this.startedAtNs);
+    signal?.throwIfAborted();
     if (this.connectMode === 'rpc') await Promise.all(this.edges.map((edge) => this.dial(edge)));
     await this.waitForHandshakes();
   }
@@ -177,10 +186,10 @@ export class Network {
   async waitForHandshake(edge: Edge, occurrence: number | 'last' = 'last'): Promise<void> {
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
     if (this.tracer) {
-      await waitForHandshake(this.trace, edge.from, edge.to, { timeoutMs, occurrence: occurrence === 'last' ? 1 : occurrence });
+      await waitForHandshake(this.trace, edge.from, edge.to, { timeoutMs, occurrence: occurrence === 'last' ? 1 : occurrence, ...(this.options.signal ? { signal: this.options.signal } : {}) });
       return;
     }
-    await waitUntil(() => this.pongSeenBothWays(edge), { timeoutMs, description: `handshake ${formatEdge(edge)}` });
+    await waitUntil(() => this.pongSeenBothWays(edge), { timeoutMs, description: `handshake ${formatEdge(edge)}`, ...(this.options.signal ? { signal: this.options.signal } : {}) });
   }
 
   private async pongSeenBothWays(edge: Edge): Promise<boolean> {

@@ -20,6 +20,8 @@ export interface RunScenarioOptions {
   keep?: boolean;
   /** Allow trace loss (bpftrace "Lost N events") instead of failing. */
   allowTraceLoss?: boolean;
+  /** Ctrl-C: stops between phases; the network is disposed and the abort reason thrown. */
+  signal?: AbortSignal;
   /** Network options that win over the scenario's own (e.g. forcing v2 transport on a v1 scenario). */
   networkOverrides?: Partial<Pick<NetworkOptions, 'v2transport' | 'fastRelay' | 'extraArgs'>>;
 }
@@ -67,6 +69,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     log,
     ...scenario.networkOptions?.(nodes),
     ...options.networkOverrides,
+    ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   try {
@@ -78,6 +81,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     } catch (error) {
       actError = error;
     }
+    options.signal?.throwIfAborted();
     checks = await scenario.expectations(context);
     if (actError !== undefined) {
       const message = actError instanceof Error ? actError.message : String(actError);

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, test } from 'vitest';
 import { bitcoindSkipReason, testBinary } from './helpers/bitcoind.js';
 import { builtCli, builtLibrary, buildSkipReason } from './helpers/built.js';
-import { waitForExit } from './helpers/processes.js';
+import { processesNamed, waitForExit } from './helpers/processes.js';
 
 /** The first stdout line of a child that prints one JSON line once its network is up. */
 async function firstJsonLine(child: ReturnType<typeof execa>): Promise<{ dir: string; nodes: { pid: number }[] }> {
@@ -65,5 +65,23 @@ describe.skipIf(bitcoindSkipReason() || buildSkipReason())('nothing leaks', () =
     expect(result.stderr).toContain(network.dir);
     expect(existsSync(join(network.dir, 'node0', 'regtest', 'debug.log'))).toBe(true);
     await import('node:fs/promises').then((fs) => fs.rm(network.dir, { recursive: true, force: true }));
+  });
+
+  test('SIGINT during `regtest-harness run` stops what it started and exits 130', async () => {
+    const binary = await testBinary();
+    const child = execa(process.execPath, [builtCli(), 'run', 'handshake', '--tracer', 'log', '--bitcoind', binary.path], { reject: false });
+    // Interrupt as soon as its nodes exist: mid start-up.
+    let pids: number[] = [];
+    const deadline = Date.now() + 20_000;
+    while (pids.length < 2 && Date.now() < deadline) {
+      pids = processesNamed('bitcoind').filter((p) => p.ppid === child.pid).map((p) => p.pid);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(pids).toHaveLength(2);
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toContain('interrupted');
+    expect(await waitForExit(pids, 1_000)).toEqual([]);
   });
 });

@@ -7,6 +7,8 @@ import { usageError } from '../errors.js';
 export const EXIT_OK = 0;
 export const EXIT_EXPECTATION_FAILED = 1;
 export const EXIT_USAGE_OR_ENVIRONMENT = 2;
+/** Interrupted by SIGINT/SIGTERM (128 + SIGINT), after cleaning up. */
+export const EXIT_INTERRUPTED = 130;
 
 export interface CommandIO {
   stdout: NodeJS.WritableStream;

@@ -2,7 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isHarnessError } from '../errors.js';
-import { EXIT_EXPECTATION_FAILED, EXIT_OK, EXIT_USAGE_OR_ENVIRONMENT, writeLine, type Command, type CommandIO } from './command.js';
+import { EXIT_EXPECTATION_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE_OR_ENVIRONMENT, writeLine, type Command, type CommandIO } from './command.js';
 import { commands } from './commands/index.js';
 import { ExpectationFailed } from './expectation.js';
 
@@ -39,6 +39,11 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (error) {
+    if (io.signal.aborted) {
+      // Ctrl-C / SIGTERM: whatever was running has been disposed on the way out.
+      writeLine(io.stderr, `regtest-harness ${command.name}: interrupted; everything it started has been stopped and removed`);
+      return EXIT_INTERRUPTED;
+    }
     if (error instanceof ExpectationFailed) {
       writeLine(io.stderr, error.report);
       return EXIT_EXPECTATION_FAILED;

@@ -65,7 +65,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const paths = ((values.bitcoind as string | undefined) ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   const binaries: BitcoindBinary[] = [];
   for (const path of paths.length > 0 ? paths : [undefined]) {
-    const binary = await resolveBitcoind({ ...(path ? { bitcoind: path } : {}), onProgress: (line) => writeLine(io.stderr, line) });
+    const binary = await resolveBitcoind({ ...(path ? { bitcoind: path } : {}), signal: io.signal, onProgress: (line) => writeLine(io.stderr, line) });
     writeLine(io.stderr, binary.reason);
     binaries.push(binary);
   }
@@ -84,6 +84,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       allowTraceLoss: Boolean(values['allow-trace-loss']),
       ...(v2transport === undefined ? {} : { networkOverrides: { v2transport } }),
       log: (line) => writeLine(io.stderr, line),
+      signal: io.signal,
       onEvent: (event) => {
         if (json) writeLine(io.stdout, formatEventJson(event, binaries.length > 1 ? { run: index } : {}));
         else writeLine(io.stdout, formatTimelineLine(event, timeline));

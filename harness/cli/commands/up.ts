@@ -1,6 +1,6 @@
 import { resolveBitcoind } from '../../binary.js';
 import { Network } from '../../network.js';
-import { formatEdge } from '../../topology.js';
+import { formatEdge, parseTopology } from '../../topology.js';
 import { EXIT_OK, parseCommandArgs, parseIntegerFlag, writeLine, type Command, type CommandIO } from '../command.js';
 import { connectModeFlag, NETWORK_FLAGS, NETWORK_FLAGS_HELP, v2transportFlag } from '../network-flags.js';
 
@@ -19,13 +19,17 @@ Exit codes: 0 stopped cleanly, 2 usage or environment error (one line naming the
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandArgs('up', argv, { ...NETWORK_FLAGS, json: { type: 'boolean' } });
   const nodes = parseIntegerFlag('up', 'nodes', values.nodes as string | undefined, 2);
-  const binary = await resolveBitcoind({ ...(values.bitcoind ? { bitcoind: values.bitcoind as string } : {}), onProgress: (line) => writeLine(io.stderr, line) });
-  writeLine(io.stderr, binary.reason);
   const v2transport = v2transportFlag('up', values.v2transport as string | undefined);
+  const connectMode = connectModeFlag('up', values['connect-mode'] as string | undefined);
+  const topology = (values.topology as string | undefined) ?? 'line';
+  parseTopology(topology, nodes); // bad flags fail before anything is downloaded or started
+  const binary = await resolveBitcoind({ ...(values.bitcoind ? { bitcoind: values.bitcoind as string } : {}), signal: io.signal, onProgress: (line) => writeLine(io.stderr, line) });
+  writeLine(io.stderr, binary.reason);
   const network = await Network.start({
     nodes,
-    topology: (values.topology as string | undefined) ?? 'line',
-    connectMode: connectModeFlag('up', values['connect-mode'] as string | undefined),
+    topology,
+    connectMode,
+    signal: io.signal,
     bitcoind: binary,
     keep: Boolean(values.keep),
     ...(values['datadir-root'] ? { rootDir: values['datadir-root'] as string } : {}),
