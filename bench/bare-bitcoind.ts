@@ -9,7 +9,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as makeTempDir } from 'tmp-promise';
 import { trackForSignals, untrackForSignals } from '../harness/cleanup.js';
-import { allocatePorts, claimFiles, releasePorts } from '../harness/ports.js';
+import { allocatePorts, releasePorts } from '../harness/ports.js';
 import { guardPath, guardProcess, releasePath, releaseProcess } from '../harness/reaper.js';
 import { msSince } from './stats.js';
 
@@ -175,7 +175,6 @@ class BareCluster {
     guardPath(dir);
     const ports = await allocatePorts(2 * count);
     // Not tracked for signals yet: if we die now, the reaper removes the port claims and the dir.
-    for (const file of claimFiles(ports)) guardPath(file);
     const nodes = Array.from({ length: count }, (_, i) => new BareNode(`bare${i}`, join(dir, `node${i}`), ports[2 * i]!, ports[2 * i + 1]!));
     return new BareCluster(dir, nodes, ports);
   }
@@ -186,7 +185,6 @@ class BareCluster {
       await rm(this.dir, { recursive: true, force: true });
       releasePath(this.dir);
       releasePorts(this.ports);
-      for (const file of claimFiles(this.ports)) releasePath(file);
     })();
     return this.disposed;
   }

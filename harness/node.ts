@@ -5,8 +5,8 @@ import pRetry, { AbortError } from 'p-retry';
 import type { BitcoindBinary } from './binary.js';
 import { makeRpcCredentials, renderConf, type RpcCredentials } from './conf.js';
 import { HarnessError } from './errors.js';
-import { allocatePorts, canBind, claimFiles, releasePorts } from './ports.js';
-import { guardPath, guardProcess, releasePath, releaseProcess } from './reaper.js';
+import { allocatePorts, canBind, releasePorts } from './ports.js';
+import { guardProcess, releaseProcess } from './reaper.js';
 import { RPC_IN_WARMUP, Rpc, RpcError } from './rpc.js';
 
 export interface NodeOptions {
@@ -97,14 +97,12 @@ export class BitcoinNode {
     const [p2p, rpc] = await allocatePorts(2);
     this.p2pPort = p2p!;
     this.rpcPort = rpc!;
-    for (const file of claimFiles([p2p!, rpc!])) guardPath(file);
     this.rpcClient = new Rpc({ host: '127.0.0.1', port: this.rpcPort, username: this.credentials.user, password: this.credentials.password });
   }
 
   private releasePortClaims(): void {
     if (this.p2pPort === 0) return;
     if (this.options.ports) return; // not ours to release
-    for (const file of claimFiles([this.p2pPort, this.rpcPort])) releasePath(file);
     releasePorts([this.p2pPort, this.rpcPort]);
     this.p2pPort = 0;
     this.rpcPort = 0;

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from './errors.js';
+import { guardClaim, releaseClaim } from './reaper.js';
 
 /**
  * Port allocation that does not clash across vitest workers or processes. Two layers:
@@ -59,17 +60,30 @@ function tryClaim(port: number): boolean {
     return false;
   }
   if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) return false;
-  // A dead owner's claim: take it over (remove then re-create exclusively, so only one taker wins).
+  return takeOverStaleClaim(path, owner);
+}
+
+/**
+ * A dead owner's claim is taken over under a per-port takeover lock (created exclusively), so only
+ * one process at a time may remove it. Claims are otherwise removed only by their live owner, so
+ * the dead pid read under the lock is still what the file holds when the holder removes it.
+ */
+function takeOverStaleClaim(path: string, deadOwner: number): boolean {
+  const lock = `${path}.takeover`;
   try {
-    unlinkSync(path);
+    writeFileSync(lock, String(process.pid), { flag: 'wx' });
   } catch {
-    return false;
+    return false; // another process is taking it over
   }
   try {
-    writeFileSync(path, String(process.pid), { flag: 'wx' });
+    if (Number(readFileSync(path, 'utf8')) !== deadOwner) return false;
+    unlinkSync(path);
+    writeFileSync(path, String(process.pid), { flag: 'wx' }); // a fresh claimer may still win here: then it is theirs
     return true;
   } catch {
     return false;
+  } finally {
+    unlinkSync(lock);
   }
 }
 
@@ -92,9 +106,10 @@ export async function allocatePorts(count: number): Promise<number[]> {
     if (heldByThisProcess.has(port) || !tryClaim(port)) continue;
     if (await canBind(port)) {
       heldByThisProcess.add(port);
+      guardClaim(claimPath(port)); // if this process dies, the reaper gives the port back
       ports.push(port);
     } else {
-      releaseClaim(port);
+      releaseClaimFile(port);
     }
   }
   if (ports.length < count) {
@@ -106,7 +121,7 @@ export async function allocatePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-function releaseClaim(port: number): void {
+function releaseClaimFile(port: number): void {
   try {
     if (readFileSync(claimPath(port), 'utf8') === String(process.pid)) unlinkSync(claimPath(port));
   } catch {
@@ -117,11 +132,7 @@ function releaseClaim(port: number): void {
 export function releasePorts(ports: readonly number[]): void {
   for (const port of ports) {
     heldByThisProcess.delete(port);
-    releaseClaim(port);
+    releaseClaimFile(port);
+    releaseClaim(claimPath(port));
   }
-}
-
-/** Claim files of these ports, for the reaper to remove if this process dies. */
-export function claimFiles(ports: readonly number[]): string[] {
-  return ports.map(claimPath);
 }

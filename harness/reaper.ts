@@ -13,7 +13,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 // Plain JavaScript, run with `node -e`, so it works the same from the TypeScript sources and the build.
 const WATCHDOG_SOURCE = String.raw`
 const fs = require('node:fs');
-const pids = new Set(), paths = new Set();
+const pids = new Set(), paths = new Set(), claims = new Set();
+const owner = process.env.REAPER_OWNER_PID;
 let buffer = '';
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk) => {
@@ -27,6 +28,8 @@ process.stdin.on('data', (chunk) => {
     else if (op === '-pid') pids.delete(Number(arg));
     else if (op === '+path') paths.add(arg);
     else if (op === '-path') paths.delete(arg);
+    else if (op === '+claim') claims.add(arg);
+    else if (op === '-claim') claims.delete(arg);
   }
 });
 function alive(pid) { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } }
@@ -40,6 +43,8 @@ process.stdin.on('end', () => {
     for (const pid of left) signal(pid, 'SIGKILL');
     setTimeout(() => {
       for (const p of paths) { try { fs.rmSync(p, { recursive: true, force: true }); } catch {} }
+      // A claim file is removed only while it still names the dead owner: someone may have taken it over.
+      for (const c of claims) { try { if (fs.readFileSync(c, 'utf8') === owner) fs.unlinkSync(c); } catch {} }
       process.exit(0);
     }, left.length > 0 ? 200 : 0);
   };
@@ -57,7 +62,7 @@ function ensureWatchdog(): ChildProcess | undefined {
   const child = spawn(process.execPath, ['-e', source], {
     detached: true, // its own session: a Ctrl-C to our process group doesn't kill the watchdog
     stdio: ['pipe', 'ignore', 'ignore'],
-    env: {},
+    env: { REAPER_OWNER_PID: String(process.pid) },
   });
   child.on('error', () => undefined);
   child.stdin?.on('error', () => undefined);
@@ -88,6 +93,15 @@ export function guardPath(path: string): void {
 
 export function releasePath(path: string): void {
   if (watchdog) send(`-path ${path}`);
+}
+
+/** The watchdog removes this claim file if we die, unless it no longer names us by then. */
+export function guardClaim(path: string): void {
+  send(`+claim ${path}`);
+}
+
+export function releaseClaim(path: string): void {
+  if (watchdog) send(`-claim ${path}`);
 }
 
 /** The watchdog's pid, for tests. */

@@ -8,7 +8,8 @@ import { guardProcess, releaseProcess } from '../harness/reaper.js';
 import type { TraceEvent } from '../tracing/events.js';
 import type { EventSink, PeerInfo, TraceTarget } from '../tracing/tracer.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
-import { UsdtTracer, usdtAvailability } from '../tracing/bpftrace/usdt-tracer.js';
+import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
+import { usdtReadiness } from '../harness/doctor/tracer-decision.js';
 import { buildEmitter, Emitter, emitterSkipReason, ourBpftracePids } from './helpers/emitter.js';
 
 const skip = emitterSkipReason();
@@ -85,8 +86,8 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
   }
 
   it('reports the emitter as traceable', async () => {
-    expect(await usdtAvailability(elfPath)).toEqual({ ok: true });
-    expect(await usdtAvailability('/bin/true')).toMatchObject({ ok: false, reason: expect.stringContaining('no net:inbound_message') });
+    expect(await usdtReadiness(elfPath)).toMatchObject({ ok: true });
+    expect(await usdtReadiness('/bin/true')).toMatchObject({ ok: false, reason: expect.stringContaining('USDT') });
   });
 
   it('prepared before a process exists: its first probes wait and are delivered in order once it becomes a target', async () => {

@@ -150,9 +150,19 @@ export class UsdtTracer implements Tracer {
 
   /** Records of processes that are not (yet) targets, oldest first; see prepare(). */
   private pending: RawRecord[] = [];
-  private pendingDropped = 0;
+  /** Per pid, records pushed out of the pending window: reported as loss if that pid becomes ours. */
+  private readonly pendingDropped = new Map<number, number>();
 
   private flushPending(pid: number): void {
+    const dropped = this.pendingDropped.get(pid) ?? 0;
+    this.pendingDropped.delete(pid);
+    if (dropped > 0) {
+      this.sink?.fail(
+        new HarnessError('TRACE_EVENTS_LOST', `${dropped} trace records of pid ${pid} were dropped while it was starting (the pending window holds ${MAX_PENDING_RECORDS})`, {
+          fix: 'run fewer networks on this binary at once, or allow loss explicitly if the test does not need every event',
+        }),
+      );
+    }
     if (this.pending.length === 0) return;
     const mine = this.pending.filter((r) => r.pid === pid);
     this.pending = this.pending.filter((r) => r.pid !== pid);
@@ -165,8 +175,8 @@ export class UsdtTracer implements Tracer {
       // Not ours yet (a node that is starting) or another network's node: keep a bounded window.
       this.pending.push(record);
       if (this.pending.length > MAX_PENDING_RECORDS) {
-        this.pending.shift();
-        this.pendingDropped += 1;
+        const dropped = this.pending.shift()!;
+        this.pendingDropped.set(dropped.pid, (this.pendingDropped.get(dropped.pid) ?? 0) + 1);
       }
       return;
     }
@@ -223,6 +233,7 @@ export class UsdtTracer implements Tracer {
     if (this.lostTotal > this.lostReported) this.reportLoss();
     this.byPid.clear();
     this.pending = [];
+    this.pendingDropped.clear();
     this.sink = undefined;
   }
 
@@ -242,23 +253,4 @@ export class UsdtTracer implements Tracer {
     }
     return parts.join('\n');
   }
-}
-
-export type UsdtAvailability = { ok: true } | { ok: false; reason: string };
-
-/** Whether the USDT tracer can trace this binary here: bpftrace, privileges, net probes. */
-export async function usdtAvailability(elfPath: string): Promise<UsdtAvailability> {
-  if (process.platform !== 'linux') return { ok: false, reason: 'USDT tracing needs Linux' };
-  if (!bpftraceBinary()) return { ok: false, reason: 'bpftrace is not installed (apt-get install bpftrace)' };
-  const privilege = tracerPrivilege();
-  if (privilege.kind === 'none') return { ok: false, reason: `bpftrace needs root: ${privilege.reason}` };
-  try {
-    const notes = await defaultPool.probeNotes(elfPath);
-    if (!hasProbes(notes, 'net', ['inbound_message', 'outbound_message'])) {
-      return { ok: false, reason: `${elfPath} has no net:inbound_message/outbound_message probes (built without USDT)` };
-    }
-  } catch (error) {
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
-  }
-  return { ok: true };
 }

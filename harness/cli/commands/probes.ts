@@ -99,13 +99,13 @@ export const probesCommand: Command = {
     if (values.diff === true) {
       const [a, b] = positionals;
       if (positionals.length !== 2 || a === undefined || b === undefined) {
-        throw usageError(`regtest-harness probes --diff: expected two binaries, got ${positionals.length}`, "pass both, e.g. 'regtest-harness probes --diff bitcoind-v28 bitcoind-v29'");
+        throw usageError(`--diff: expected two binaries, got ${positionals.length}`, "pass both, e.g. 'regtest-harness probes --diff bitcoind-v28 bitcoind-v29'");
       }
       return runDiff(a, b, json, io);
     }
     const [file] = positionals;
     if (positionals.length !== 1 || file === undefined) {
-      throw usageError(`regtest-harness probes: expected one binary, got ${positionals.length}`, "pass one path, e.g. 'regtest-harness probes ./bitcoind', or use --diff a b to compare two");
+      throw usageError(`expected one binary, got ${positionals.length}`, "pass one path, e.g. 'regtest-harness probes ./bitcoind', or use --diff a b to compare two");
     }
     return runList(file, json, io);
   },

@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { resolveBitcoind, type BitcoindBinary } from '../../binary.js';
 import { describeFailures, findScenario, runScenario, type ScenarioResult } from '../../../scenarios/index.js';
 import { parseTracerChoice } from '../../../tracing/choose.js';
@@ -62,6 +64,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const v2transport = v2transportFlag('run', values.v2transport as string | undefined);
   const json = Boolean(values.json);
   const human = json ? io.stderr : io.stdout; // --json keeps stdout for events only
+  if (values.report) await assertWritable(values.report as string);
   const paths = ((values.bitcoind as string | undefined) ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   const binaries: BitcoindBinary[] = [];
   for (const path of paths.length > 0 ? paths : [undefined]) {
@@ -111,6 +114,15 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     throw new ExpectationFailed(failed.map((r) => `${scenario.name} on ${r.binary.versionLine}: expectations failed\n\n${describeFailures(r)}${r.failureBundle ? `\n\n${r.failureBundle}` : ''}`).join('\n\n'));
   }
   return EXIT_OK;
+}
+
+/** A report path that cannot be written fails now, not after the whole run. */
+async function assertWritable(file: string): Promise<void> {
+  try {
+    await access(dirname(resolve(file)), constants.W_OK);
+  } catch (error) {
+    throw usageError(`cannot write the report to ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, 'pass --report a path in a writable directory');
+  }
 }
 
 function printChecks(out: NodeJS.WritableStream, result: ScenarioResult): void {

@@ -1,0 +1,43 @@
+import { execa } from 'execa';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { buildSkipReason, builtLibrary } from './helpers/built.js';
+import { allocatePorts, PORT_RANGE_END, PORT_RANGE_START, releasePorts } from '../harness/ports.js';
+
+const claim = (port: number) => join(tmpdir(), 'regtest-harness-ports', String(port));
+
+describe('port claims', () => {
+  test('ports are claimed for this process, bindable, in range, and released', async () => {
+    const ports = await allocatePorts(4);
+    expect(new Set(ports).size).toBe(4);
+    for (const port of ports) {
+      expect(port).toBeGreaterThanOrEqual(PORT_RANGE_START);
+      expect(port).toBeLessThan(PORT_RANGE_END);
+      expect(readFileSync(claim(port), 'utf8')).toBe(String(process.pid));
+    }
+    releasePorts(ports);
+    for (const port of ports) expect(existsSync(claim(port))).toBe(false);
+  });
+
+  test.skipIf(buildSkipReason())('processes starting at the same offset over the same stale claims never share a port', async () => {
+    // All children scan from the same place (same pool id), where stale claims of a dead pid wait.
+    const poolId = 17;
+    const start = PORT_RANGE_START + poolId * 400;
+    for (let p = start; p < start + 40; p++) writeFileSync(claim(p), '999999999');
+    const script = `
+      const { allocatePorts, releasePorts } = await import(${JSON.stringify(join(dirname(builtLibrary()), 'ports.js'))});
+      const ports = await allocatePorts(8);
+      console.log(JSON.stringify(ports));
+      await new Promise((r) => setTimeout(r, 800)); // hold the claims while the others allocate
+      releasePorts(ports);`;
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => execa(process.execPath, ['--input-type=module', '-e', script], { env: { VITEST_POOL_ID: String(poolId) } })),
+    );
+    const ports = results.flatMap((r) => JSON.parse(r.stdout) as number[]);
+    expect(ports).toHaveLength(32);
+    expect(new Set(ports).size).toBe(32);
+    expect(Math.min(...ports)).toBe(start); // the stale claims were taken over, not skipped
+  });
+});
