@@ -33,7 +33,7 @@ export async function chooseTracer(choice: TracerChoice, binary: BitcoindBinary)
     const permission = /root|sudo|privilege/i.test(usdt.reason);
     throw new HarnessError(permission ? 'TRACER_PERMISSION' : 'NO_PROBES', `cannot trace with USDT: ${usdt.reason}`, {
       fix: permission
-        ? 'run as root (or allow passwordless sudo for bpftrace), or use --tracer log'
+        ? 'run as root, or configure passwordless sudo for this user (the tracer runs `sudo -n env … bpftrace` and `sudo -n kill`), or use --tracer log'
         : 'use an official Bitcoin Core release ≥ v23 (regtest-harness provision --source release), or --tracer log',
     });
   }
