@@ -37,7 +37,7 @@ type Identity = Omit<BitcoindBinary, 'source' | 'reason'> & { elfNote?: string }
 const identified = new Map<string, Promise<Identity>>();
 
 /** The first `length` bytes of a file (fewer if it is shorter). */
-async function readHead(path: string, length: number): Promise<Buffer> {
+export async function readHead(path: string, length: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(length);
@@ -48,7 +48,7 @@ async function readHead(path: string, length: number): Promise<Buffer> {
   }
 }
 
-async function isElf(path: string): Promise<boolean> {
+export async function isElf(path: string): Promise<boolean> {
   return (await readHead(path, 4).catch(() => Buffer.alloc(0))).equals(ELF_MAGIC);
 }
 

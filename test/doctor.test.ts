@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identifyBinary, type BitcoindBinary } from '../harness/binary.js';
-import { main } from '../harness/cli/main.js';
+import { runCli } from './helpers/cli.js';
 import {
   checkBitcoindProbes,
   checkTracefs,
@@ -25,20 +24,7 @@ import { checkKernelVersion } from '../harness/doctor/kernel.js';
 import { bpftraceBinary } from '../tracing/bpftrace/session.js';
 import { sdtToolchain } from './helpers/readelf.js';
 
-/** Run the CLI in-process and collect what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        append(chunk.toString());
-        done();
-      },
-    });
-  const code = await main(argv, { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), signal: new AbortController().signal });
-  return { code, stdout, stderr };
-}
+const cli = runCli;
 
 const ALL_IDS: CheckId[] = [
   'kernel.version',

@@ -1,29 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../harness/cli/main.js';
+import { runCli } from './helpers/cli.js';
 import { buildSdtFixture, readelfAvailable, readelfProbes, sdtToolchain } from './helpers/readelf.js';
 
-/** Run the CLI in-process and collect what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        append(chunk.toString());
-        done();
-      },
-    });
-  const code = await main(argv, {
-    stdout: sink((t) => (stdout += t)),
-    stderr: sink((t) => (stderr += t)),
-    signal: new AbortController().signal,
-  });
-  return { code, stdout, stderr };
-}
+const cli = runCli;
 
 const toolchain = await sdtToolchain();
 const haveReadelf = await readelfAvailable();
