@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: how long the harness takes to bring up regtest networks, beside a bare
- * bitcoind baseline started the way a hand-written script would. Prints a table on stdout
- * (progress on stderr); `--json PATH` also writes the figures.
+ * bitcoind baseline started the way a hand-written script would; then, where USDT can run, the
+ * tracer section (bench/tracer.ts). Prints tables on stdout (progress on stderr); `--json PATH`
+ * also writes the figures.
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
@@ -9,10 +10,12 @@ import { parseArgs } from 'node:util';
 import { resolveBitcoind } from '../harness/binary.js';
 import { isHarnessError } from '../harness/errors.js';
 import { timeBareNodes } from './bare-bitcoind.js';
-import type { BenchContext } from './context.js';
+import type { BenchContext, StartupContext } from './context.js';
 import { timeHarnessReady, timeNetworkHandshakes } from './harness-timings.js';
 import { ratio, summarize, type Summary } from './stats.js';
 import { formatMs, formatRange, formatRatio, renderTable, type Column } from './table.js';
+import { runTracerBench, tracerSkipReason, type TracerFigures } from './tracer.js';
+import { renderTracerReport } from './tracer-report.js';
 
 const USAGE = `usage: npm run bench -- [options]    (or: node dist/bench/run.js [options])
   --runs N          timed repetitions per figure (default 5; the median is shown)
@@ -20,14 +23,21 @@ const USAGE = `usage: npm run bench -- [options]    (or: node dist/bench/run.js 
   --nodes LIST      node counts, comma-separated (default 1,2,4,8)
   --json PATH       also write the figures as JSON to PATH
   --bitcoind PATH   the bitcoind to use (default: the harness's usual resolution, e.g. $BITCOIND)
-  --tracer          tracer benchmarks (not written yet: bench/tracer.ts)`;
+  --tracer          the tracer section only (bpftrace attach latency, events/s, log tracer latency)
+  --no-tracer       the startup section only
+By default both run; the tracer section is skipped, with the reason, where USDT cannot run
+(it needs root, bpftrace, cc and sys/sdt.h for the USDT emitter).`;
+
+/** default: startup, then tracer where it can run; only: --tracer; skip: --no-tracer. */
+type TracerMode = 'default' | 'only' | 'skip';
 
 interface Args {
   runs: number;
+  quick: boolean;
   nodeCounts: number[];
   jsonPath: string | undefined;
   bitcoind: string | undefined;
-  tracer: boolean;
+  tracer: TracerMode;
 }
 
 class UsageError extends Error {}
@@ -42,6 +52,7 @@ function parseCliArgs(argv: readonly string[]): Args | 'help' {
       json: { type: 'string' },
       bitcoind: { type: 'string' },
       tracer: { type: 'boolean', default: false },
+      'no-tracer': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -49,7 +60,9 @@ function parseCliArgs(argv: readonly string[]): Args | 'help' {
   if (values.help) return 'help';
   const runs = values.runs === undefined ? (values.quick ? 2 : 5) : positiveInteger(values.runs, '--runs');
   const nodeCounts = values.nodes.split(',').map((part) => positiveInteger(part.trim(), '--nodes'));
-  return { runs, nodeCounts, jsonPath: values.json, bitcoind: values.bitcoind, tracer: values.tracer };
+  if (values.tracer && values['no-tracer']) throw new UsageError('--tracer and --no-tracer exclude each other');
+  const tracer: TracerMode = values.tracer ? 'only' : values['no-tracer'] ? 'skip' : 'default';
+  return { runs, quick: values.quick, nodeCounts, jsonPath: values.json, bitcoind: values.bitcoind, tracer };
 }
 
 function positiveInteger(text: string, flag: string): number {
@@ -84,7 +97,7 @@ interface Step {
 }
 
 /** The measurements for one node count; handshake steps only where there is an edge. */
-function stepsFor(ctx: BenchContext, count: number): Step[] {
+function stepsFor(ctx: StartupContext, count: number): Step[] {
   const handshakes = count > 1;
   const steps: Step[] = [
     {
@@ -128,7 +141,7 @@ function stepsFor(ctx: BenchContext, count: number): Step[] {
   return steps;
 }
 
-async function measureNodeCount(ctx: BenchContext, count: number): Promise<NodeCountResult> {
+async function measureNodeCount(ctx: StartupContext, count: number): Promise<NodeCountResult> {
   const samples = Object.fromEntries(FIGURES.map((f) => [f, []])) as unknown as Samples;
   const steps = stepsFor(ctx, count);
   for (let run = 0; run < ctx.runs; run++) {
@@ -145,7 +158,11 @@ async function measureNodeCount(ctx: BenchContext, count: number): Promise<NodeC
 
 // ── Report ───────────────────────────────────────────────────────────────────
 
-function machineInfo(ctx: BenchContext): Record<string, string | number> {
+type Machine = Record<string, string | number>;
+
+const loadNow = (): number => Math.round(loadavg()[0]! * 100) / 100;
+
+function machineInfo(): Machine {
   const cpuList = cpus();
   return {
     cores: cpuList.length,
@@ -153,16 +170,18 @@ function machineInfo(ctx: BenchContext): Record<string, string | number> {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel: `${process.platform} ${release()}`,
     node: process.version,
-    loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
-    bitcoind: ctx.binary.versionLine,
-    bitcoindPath: ctx.binary.path,
+    loadAverage1m: loadNow(),
   };
 }
 
-function header(ctx: BenchContext, machine: Record<string, string | number>): string {
+function machineLine(machine: Machine): string {
+  return `machine:  ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}, load avg ${machine.loadAverage1m} at start, ${machine.loadAverage1mEnd} at end`;
+}
+
+function header(ctx: StartupContext, machine: Machine): string {
   return `# regtest-harness startup benchmark
 
-machine:  ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}, load avg ${machine.loadAverage1m} at start, ${machine.loadAverage1mEnd} at end
+${machineLine(machine)}
 bitcoind: ${machine.bitcoind} (${machine.bitcoindPath})
 runs:     ${ctx.runs} per figure, median shown (one untimed bare start first, to warm the page cache)
 
@@ -218,15 +237,15 @@ function spreadTable(results: readonly NodeCountResult[]): string {
   );
 }
 
-function toJson(ctx: BenchContext, machine: Record<string, string | number>, results: readonly NodeCountResult[]): string {
+function toJson(runs: number, machine: Machine, results: readonly NodeCountResult[] | undefined, tracer: TracerFigures | undefined): string {
   return `${JSON.stringify(
     {
-      benchmark: 'startup',
+      benchmark: results ? 'startup' : 'tracer',
       date: new Date().toISOString(),
-      runs: ctx.runs,
+      runs,
       machine,
       unit: 'ms',
-      results: results.map(({ nodes, summaries: s, samples }) => ({
+      results: results?.map(({ nodes, summaries: s, samples }) => ({
         nodes,
         figures: Object.fromEntries(Object.entries(s).map(([figure, summary]) => [figure, { ...summary, samples: samples[figure as Figure] }])),
         ratios: {
@@ -235,7 +254,7 @@ function toJson(ctx: BenchContext, machine: Record<string, string | number>, res
           handshakesLogTracer: ratio(s.handshakeLogTracer, s.handshakeBare) ?? null,
         },
       })),
-      // TODO(tracer bench): a `tracer` key with bench/tracer.ts's figures when --tracer is given.
+      ...(tracer ? { tracer } : {}),
     },
     null,
     2,
@@ -256,35 +275,51 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  // TODO(tracer bench): extension point for bench/tracer.ts. It will export something like
-  // `runTracerBench(ctx: BenchContext): Promise<TracerFigures>` measuring bpftrace attach latency
-  // (1 and 8 processes) and end-to-end events/s with zero loss. Call it after the startup section
-  // when --tracer is given, print its table under the startup one, and add it to the JSON.
-  // Until then --tracer fails at once rather than after minutes of startup runs.
-  if (args.tracer) {
-    console.error('--tracer: the tracer benchmarks are not written yet (bench/tracer.ts)');
-    return 2;
+  const progress = (line: string): void => console.error(`[bench] ${line}`);
+  const ctx: BenchContext = { runs: args.runs, quick: args.quick, progress };
+  const machine = machineInfo();
+  // Decided before the startup section, so --tracer alone fails (or skips) at once rather than after minutes.
+  const tracerSkip = args.tracer === 'skip' ? undefined : tracerSkipReason();
+  if (args.tracer === 'only' && tracerSkip) {
+    console.error(`--tracer: cannot run here: ${tracerSkip}`);
+    return 1;
   }
 
-  const progress = (line: string): void => console.error(`[bench] ${line}`);
-  const binary = await resolveBitcoind({ ...(args.bitcoind === undefined ? {} : { bitcoind: args.bitcoind }), onProgress: progress });
-  const ctx: BenchContext = { binary, runs: args.runs, progress };
-  const machine = machineInfo(ctx);
-  progress(binary.reason);
+  let results: NodeCountResult[] | undefined;
+  if (args.tracer !== 'only') {
+    const binary = await resolveBitcoind({ ...(args.bitcoind === undefined ? {} : { bitcoind: args.bitcoind }), onProgress: progress });
+    const startup: StartupContext = { ...ctx, binary };
+    machine.bitcoind = binary.versionLine;
+    machine.bitcoindPath = binary.path;
+    progress(binary.reason);
+    await timeBareNodes(binary.path, 1, { handshakes: false }); // warm-up, not counted
+    results = [];
+    for (const count of args.nodeCounts) results.push(await measureNodeCount(startup, count));
+    // Load on a shared machine is the main source of noise: show it next to the figures.
+    machine.loadAverage1mEnd = loadNow();
+    console.log(header(startup, machine));
+    console.log(`\nMedians of ${ctx.runs} run(s):\n`);
+    console.log(medianTable(results));
+    console.log(`\nSpread (min–max of the ${ctx.runs} run(s)):\n`);
+    console.log(spreadTable(results));
+  }
 
-  await timeBareNodes(binary.path, 1, { handshakes: false }); // warm-up, not counted
-  const results: NodeCountResult[] = [];
-  for (const count of args.nodeCounts) results.push(await measureNodeCount(ctx, count));
-  // Load on a shared machine is the main source of noise: show it next to the figures.
-  machine.loadAverage1mEnd = Math.round(loadavg()[0]! * 100) / 100;
+  let tracer: TracerFigures | undefined;
+  if (args.tracer !== 'skip') {
+    if (args.tracer === 'only') console.log('# regtest-harness tracer benchmark');
+    console.log('');
+    if (tracerSkip) {
+      console.log(`## Tracer: skipped (${tracerSkip})`);
+    } else {
+      tracer = await runTracerBench(ctx);
+      machine.loadAverage1mEnd = loadNow();
+      if (args.tracer === 'only') console.log(`${machineLine(machine)}\n`);
+      console.log(renderTracerReport(tracer, ctx.runs));
+    }
+  }
 
-  console.log(header(ctx, machine));
-  console.log(`\nMedians of ${ctx.runs} run(s):\n`);
-  console.log(medianTable(results));
-  console.log(`\nSpread (min–max of the ${ctx.runs} run(s)):\n`);
-  console.log(spreadTable(results));
   if (args.jsonPath) {
-    await writeFile(args.jsonPath, toJson(ctx, machine, results));
+    await writeFile(args.jsonPath, toJson(ctx.runs, machine, results, tracer));
     progress(`figures written to ${args.jsonPath}`);
   }
   return 0;
