@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Forks, not threads: each worker is a process we can signal, and node children die with it.
     pool: 'forks',
+    // One bpftrace per bitcoind binary for the whole run, shared by every worker (when USDT can run here).
+    globalSetup: ['./harness/vitest/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],

@@ -24,8 +24,9 @@ export interface RegtestFixture {
 }
 
 installTraceMatchers();
-// One bpftrace per bitcoind binary serves every network of this test worker: attaching costs
-// 0.5–2 s on a real binary, so it is paid once, not per test. The reaper ends it with the worker.
+// One bpftrace per bitcoind binary serves every network: attaching costs 0.5–2 s on a real binary.
+// With the globalSetup (global-setup.ts) the run's tracer daemon keeps it for every worker and this
+// pool stays unused; without it, this worker keeps its own, ended by the reaper with the worker.
 defaultPool.setKeepAlive(60_000);
 
 async function tracerFor(choice: RegtestNetworkOptions['tracer'], binary: BitcoindBinary): Promise<Tracer | undefined> {

@@ -2,8 +2,8 @@
  * One bpftrace session per (ELF file, program) shared by every network that runs that binary:
  * attaching costs 0.5–2 s on a real bitcoind, and path mode already sees every process of the
  * binary, so subscribers only say which pids they want. Ref-counted; an optional keep-alive lets a
- * test run pay the attach once. Subscribers talk to the pool through `PoolSubscriber` only, so a
- * cross-worker daemon could later implement the same acquire/release over a socket.
+ * test run pay the attach once. Subscribers talk to the pool through `PoolSubscriber` only, so the
+ * cross-worker daemon (daemon/) serves the same acquire/release over a socket.
  */
 import type { HarnessError } from '../../harness/errors.js';
 import type { TracepointName } from '../events.js';
@@ -45,6 +45,17 @@ export interface PoolLease {
   release(): Promise<void>;
 }
 
+/**
+ * What a tracer needs from a pool: the in-process SessionPool, or a RemotePool that asks the
+ * run's tracer daemon (daemon/client.ts) so every worker shares one bpftrace per binary.
+ */
+export interface TracerPool {
+  acquire(request: PoolRequest, subscriber: PoolSubscriber): Promise<PoolLease>;
+  probeNotes(elfPath: string): Promise<ProbeNote[]>;
+  /** Lets go of everything this pool holds for its process. */
+  shutdown(): Promise<void>;
+}
+
 export interface PoolOptions extends SessionOptions {
   /** Keep an unused session this long before stopping it (default 0: stop at once). */
   keepAliveMs?: number;
@@ -59,7 +70,7 @@ interface Entry {
   idleTimer?: NodeJS.Timeout;
 }
 
-export class SessionPool {
+export class SessionPool implements TracerPool {
   private readonly entries = new Map<string, Entry>();
   private readonly notes = new Map<string, Promise<ProbeNote[]>>();
 

@@ -9,18 +9,32 @@ import { NET_TRACEPOINTS, tracepoint } from '../catalog.js';
 import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
 import type { RawRecord } from './parse.js';
 import { guardProcess, releaseProcess } from '../../harness/reaper.js';
-import { SessionPool, type PoolLease, type PoolSubscriber } from './pool.js';
+import { SessionPool, type PoolLease, type PoolSubscriber, type TracerPool } from './pool.js';
 import { bpftraceBinary, tracerPrivilege } from './session.js';
+import { RemotePool } from './daemon/client.js';
+import { TRACER_SOCKET_ENV } from './daemon/protocol.js';
 
-/** The pool tracers share unless given one: one bpftrace per bitcoind binary per worker. */
 /** The process-wide pool: bpftrace processes are guarded by the reaper, so a dying owner never leaks one. */
 export const defaultPool = new SessionPool({ onSpawn: guardProcess, onExit: releaseProcess });
+
+let remotePool: RemotePool | undefined;
+
+/**
+ * The pool tracers share unless given one: the run's tracer daemon when the vitest globalSetup
+ * started one (one bpftrace per binary for every worker), else `defaultPool` (one per process).
+ */
+export function tracerPool(): TracerPool {
+  const socketPath = process.env[TRACER_SOCKET_ENV];
+  if (!socketPath) return defaultPool;
+  if (remotePool?.socketPath !== socketPath) remotePool = new RemotePool(socketPath);
+  return remotePool;
+}
 
 /** Records kept for processes that are not targets yet (a node between spawn and addTarget). */
 const MAX_PENDING_RECORDS = 20_000;
 
 export interface UsdtTracerOptions {
-  pool?: SessionPool;
+  pool?: TracerPool;
   /**
    * Tracepoints to trace. Default: the net ones the binary has (v28 lacks the connection ones).
    * Named explicitly, a tracepoint the binary lacks is a NO_PROBES error.
@@ -37,7 +51,7 @@ interface Attached {
 
 export class UsdtTracer implements Tracer {
   readonly source = 'usdt' as const;
-  private readonly pool: SessionPool;
+  private readonly pool: TracerPool;
   private readonly byPid = new Map<number, TraceTarget>();
   /** Per ELF path; a promise so concurrent addTarget calls share one acquire. */
   private readonly leases = new Map<string, Promise<Attached>>();
@@ -53,7 +67,7 @@ export class UsdtTracer implements Tracer {
   private readonly notes: string[] = [];
 
   constructor(private readonly options: UsdtTracerOptions = {}) {
-    this.pool = options.pool ?? defaultPool;
+    this.pool = options.pool ?? tracerPool();
   }
 
   /**
