@@ -8,6 +8,7 @@ import { formatEventJson } from '../../../tracing/ndjson.js';
 import { readProbeNotes } from '../../../tracing/elf-notes.js';
 import { diffProbes, formatProbeDiff } from '../../../tracing/probe-diff.js';
 import { renderReport } from '../../../tracing/report/html.js';
+import { ReorderBuffer } from '../../../tracing/report/reorder.js';
 import { formatTimelineLine, timelineContext } from '../../../tracing/report/timeline.js';
 import { usageError } from '../../errors.js';
 import { EXIT_OK, parseCommandArgs, parseIntegerFlag, writeLine, type Command, type CommandIO } from '../command.js';
@@ -77,6 +78,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   for (const [index, binary] of binaries.entries()) {
     if (binaries.length > 1) writeLine(human, `\n═══ ${scenario.name} on ${binary.versionLine} (${binary.path}) ═══`);
     const timeline = timelineContext({ stream: io.stdout as { isTTY?: boolean } });
+    const live = new ReorderBuffer((event) => writeLine(io.stdout, formatTimelineLine(event, timeline)));
     const result = await runScenario(scenario, {
       ...(nodes === undefined ? {} : { nodes }),
       ...(values.topology ? { topology: values.topology as string } : {}),
@@ -90,9 +92,9 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       signal: io.signal,
       onEvent: (event) => {
         if (json) writeLine(io.stdout, formatEventJson(event, binaries.length > 1 ? { run: index } : {}));
-        else writeLine(io.stdout, formatTimelineLine(event, timeline));
+        else live.push(event);
       },
-    });
+    }).finally(() => live.flush());
     results.push(result);
     printChecks(human, result);
     if (values.report) {
