@@ -3,35 +3,17 @@
  * right nodes in per-node order, one shared bpftrace per binary, and loss that is always reported.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isHarnessError, type HarnessError } from '../harness/errors.js';
+import { isHarnessError } from '../harness/errors.js';
 import { guardProcess, releaseProcess } from '../harness/reaper.js';
-import type { TraceEvent } from '../tracing/events.js';
-import type { EventSink, PeerInfo, TraceTarget } from '../tracing/tracer.js';
+import type { PeerInfo, TraceTarget } from '../tracing/tracer.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
 import { usdtReadiness } from '../harness/doctor/tracer-decision.js';
 import { buildEmitter, Emitter, emitterSkipReason, ourBpftracePids } from './helpers/emitter.js';
+import { ListSink } from './helpers/list-sink.js';
 
 const skip = emitterSkipReason();
 const reaperHooks = { onSpawn: guardProcess, onExit: releaseProcess };
-
-class ListSink implements EventSink {
-  events: TraceEvent[] = [];
-  errors: HarnessError[] = [];
-  push(event: TraceEvent) {
-    this.events.push(event);
-  }
-  fail(error: HarnessError) {
-    this.errors.push(error);
-  }
-  async until(done: () => boolean, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      if (Date.now() > deadline) throw new Error(`timed out with ${this.events.length} events, ${this.errors.length} errors`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
 
 /** A target for an emitter: peer ids map to "node = peer_id % 10", looked up with a random delay. */
 function targetFor(emitter: Emitter, elfPath: string, index: number, lookups: number[] = [], maxDelayMs = 10): TraceTarget {

@@ -235,7 +235,6 @@ describe.skipIf(noToolchain !== undefined)(`probe diff between fixture variants$
  * order: no big-endian toolchain here, so readelf checks this hand-built image instead.
  */
 function syntheticElf(is64: boolean, littleEndian: boolean): Buffer {
-  const word = is64 ? 8 : 4;
   const u16 = (v: number) => { const b = Buffer.alloc(2); littleEndian ? b.writeUInt16LE(v) : b.writeUInt16BE(v); return b; };
   const u32 = (v: number) => { const b = Buffer.alloc(4); littleEndian ? b.writeUInt32LE(v) : b.writeUInt32BE(v); return b; };
   const addr = (v: bigint) => { if (!is64) return u32(Number(v)); const b = Buffer.alloc(8); littleEndian ? b.writeBigUInt64LE(v) : b.writeBigUInt64BE(v); return b; };

@@ -14,17 +14,17 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { HarnessError } from '../harness/errors.js';
 import { guardProcess, releaseProcess } from '../harness/reaper.js';
 import { RemotePool } from '../tracing/bpftrace/daemon/client.js';
 import { launchTracerDaemon, type LaunchedDaemon, type LaunchOptions } from '../tracing/bpftrace/daemon/launch.js';
 import { TRACER_SOCKET_ENV, type DaemonStatus } from '../tracing/bpftrace/daemon/protocol.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
 import type { TraceEvent } from '../tracing/events.js';
-import type { EventSink, TraceTarget } from '../tracing/tracer.js';
+import type { TraceTarget } from '../tracing/tracer.js';
 import { buildSkipReason } from './helpers/built.js';
 import { buildEmitter, Emitter, emitterSkipReason } from './helpers/emitter.js';
 import { isAlive, processesNamed, waitForExit } from './helpers/processes.js';
+import { ListSink } from './helpers/list-sink.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const skip = emitterSkipReason() ?? (buildSkipReason() || undefined);
@@ -32,17 +32,6 @@ const TP = 'net:inbound_message' as const;
 
 const message = (peer_id: number) => ({ peer_id, peer_addr: '127.0.0.1:18444', peer_conn_type: 'inbound', msg_type: 'ping', msg_size: 8, msg: '0102030405060708' });
 const peerIds = (events: readonly TraceEvent[]) => events.map((e) => (e.args as { peer_id: number }).peer_id);
-
-class ListSink implements EventSink {
-  events: TraceEvent[] = [];
-  errors: HarnessError[] = [];
-  push(event: TraceEvent) {
-    this.events.push(event);
-  }
-  fail(error: HarnessError) {
-    this.errors.push(error);
-  }
-}
 
 async function until(done: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -321,3 +321,16 @@ export function parseArgSpec(spec: string): ArgSpec {
   if (float === 'f') parsed.float = true;
   return parsed;
 }
+
+const notesByPath = new Map<string, Promise<ProbeNote[]>>();
+
+/** readProbeNotes, once per path for the life of the process (tracers ask on every attach); failures are not cached. */
+export function readProbeNotesCached(file: string): Promise<ProbeNote[]> {
+  let found = notesByPath.get(file);
+  if (!found) {
+    found = readProbeNotes(file);
+    found.catch(() => notesByPath.delete(file));
+    notesByPath.set(file, found);
+  }
+  return found;
+}

@@ -7,7 +7,7 @@
  */
 import type { HarnessError } from '../../harness/errors.js';
 import type { TracepointName } from '../events.js';
-import { readProbeNotes, type ProbeNote } from '../elf-notes.js';
+import { readProbeNotesCached, type ProbeNote } from '../elf-notes.js';
 import type { RawRecord } from './parse.js';
 import { generateProgram, type BpftraceProgram } from './program.js';
 import { BpftraceSession, type SessionListener, type SessionOptions, type SessionStats } from './session.js';
@@ -72,7 +72,6 @@ interface Entry {
 
 export class SessionPool implements TracerPool {
   private readonly entries = new Map<string, Entry>();
-  private readonly notes = new Map<string, Promise<ProbeNote[]>>();
 
   constructor(private readonly options: PoolOptions = {}) {}
 
@@ -83,13 +82,7 @@ export class SessionPool implements TracerPool {
 
   /** The binary's probe notes, read once per path. */
   probeNotes(elfPath: string): Promise<ProbeNote[]> {
-    let found = this.notes.get(elfPath);
-    if (!found) {
-      found = readProbeNotes(elfPath);
-      found.catch(() => this.notes.delete(elfPath));
-      this.notes.set(elfPath, found);
-    }
-    return found;
+    return readProbeNotesCached(elfPath);
   }
 
   /** Resolves once the session's probes are live (the barrier). */

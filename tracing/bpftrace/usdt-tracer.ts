@@ -10,7 +10,6 @@ import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
 import type { RawRecord } from './parse.js';
 import { guardProcess, releaseProcess } from '../../harness/reaper.js';
 import { SessionPool, type PoolLease, type PoolSubscriber, type TracerPool } from './pool.js';
-import { bpftraceBinary, tracerPrivilege } from './session.js';
 import { RemotePool } from './daemon/client.js';
 import { TRACER_SOCKET_ENV } from './daemon/protocol.js';
 

@@ -7,7 +7,7 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import { HarnessError } from '../../../harness/errors.js';
-import { readProbeNotes, type ProbeNote } from '../../elf-notes.js';
+import { readProbeNotesCached, type ProbeNote } from '../../elf-notes.js';
 import type { PoolLease, PoolRequest, PoolSubscriber, TracerPool } from '../pool.js';
 import {
   fromWireError,
@@ -202,7 +202,6 @@ function unreachable(socketPath: string, why: string, cause?: unknown): HarnessE
 
 export class RemotePool implements TracerPool {
   private connection: Promise<DaemonConnection> | undefined;
-  private readonly notes = new Map<string, Promise<ProbeNote[]>>();
   private readonly leases = new Set<RemoteLease>();
 
   constructor(readonly socketPath: string) {}
@@ -227,13 +226,7 @@ export class RemotePool implements TracerPool {
 
   /** Read here, not in the daemon: the ELF is on this machine and the tracer needs the notes before acquiring. */
   probeNotes(elfPath: string): Promise<ProbeNote[]> {
-    let found = this.notes.get(elfPath);
-    if (!found) {
-      found = readProbeNotes(elfPath);
-      found.catch(() => this.notes.delete(elfPath));
-      this.notes.set(elfPath, found);
-    }
-    return found;
+    return readProbeNotesCached(elfPath);
   }
 
   /** Resolves once the daemon's session for this request is past its barrier. */
