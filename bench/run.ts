@@ -188,7 +188,7 @@ runs:     ${ctx.runs} per figure, median shown (one untimed bare start first, to
 Method (every figure is timed from just before the first datadir/conf is written and bitcoind spawned):
 - ready: until every node answers getblockchaininfo.
     harness = N BitcoinNode.start() in parallel (as Network.start does); ports reserved before the clock.
-              Timed: datadir, conf, port check, spawn, the harness's RPC wait (backoff 20 ms → 200 ms).
+              Timed: datadir, conf, port check, spawn, the harness's RPC wait (backoff 10 ms → 50 ms).
     bare    = the same binary spawned directly: minimal conf (same isolation flags, -rpcport, cookie
               auth), raw JSON-RPC over fetch, polled every 5 ms; ports also reserved before the clock.
 - handshakes: line topology (node i dials i-1 with addnode onetry), until every edge is complete on both sides.

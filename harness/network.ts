@@ -186,10 +186,10 @@ export class Network {
   async waitForHandshake(edge: Edge, occurrence: number | 'last' = 'last'): Promise<void> {
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
     if (this.tracer) {
-      await waitForHandshake(this.trace, edge.from, edge.to, { timeoutMs, occurrence: occurrence === 'last' ? 1 : occurrence, ...(this.options.signal ? { signal: this.options.signal } : {}) });
+      await waitForHandshake(this.trace, edge.from, edge.to, { timeoutMs, occurrence, ...this.abortable() });
       return;
     }
-    await waitUntil(() => this.pongSeenBothWays(edge), { timeoutMs, description: `handshake ${formatEdge(edge)}`, ...(this.options.signal ? { signal: this.options.signal } : {}) });
+    await waitUntil(() => this.pongSeenBothWays(edge), { timeoutMs, description: `handshake ${formatEdge(edge)}`, ...this.abortable() });
   }
 
   private async pongSeenBothWays(edge: Edge): Promise<boolean> {
@@ -305,6 +305,7 @@ export class Network {
         waitUntil(async () => (await this.node(index).rpc.call('getrawmempool')).includes(txid), {
           timeoutMs,
           description: `tx ${txid} in node${index}'s mempool`,
+          ...this.abortable(),
         }),
       ),
     );
@@ -317,7 +318,7 @@ export class Network {
         const pools = await Promise.all(this.runningNodes().map(async (n) => (await n.rpc.call('getrawmempool')).sort().join(',')));
         return pools.every((pool) => pool === pools[0]);
       },
-      { timeoutMs, description: 'all mempools to match' },
+      { timeoutMs, description: 'all mempools to match', ...this.abortable() },
     );
   }
 
@@ -329,6 +330,7 @@ export class Network {
     await waitUntil(async () => !(await dialer.rpc.call('getpeerinfo')).some((p) => !p.inbound && p.addr === listener.p2pAddress), {
       timeoutMs: 30_000,
       description: `node${edge.from} to drop node${edge.to}`,
+      ...this.abortable(),
     });
   }
 
@@ -364,6 +366,16 @@ export class Network {
 
   private connectionCount(edge: Edge): number {
     return this.trace.connections().filter((c) => c.from === edge.from && c.to === edge.to).length;
+  }
+
+  /** The network's abort signal for a wait's options (Ctrl-C ends waits at once). */
+  private abortable(): { signal?: AbortSignal } {
+    return this.options.signal ? { signal: this.options.signal } : {};
+  }
+
+  /** Aborted when the run is interrupted; scenarios pass it to their own waits. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
   }
 
   private runningNodes(): BitcoinNode[] {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,46 +44,84 @@ function claimPath(port: number): string {
   return join(claimDir, String(port));
 }
 
-function tryClaim(port: number): boolean {
-  mkdirSync(claimDir, { recursive: true, mode: 0o1777 });
-  const path = claimPath(port);
+/** The claims directory, world-writable with the sticky bit (like /tmp) so every user's harness can claim. */
+function ensureClaimDir(): void {
   try {
-    writeFileSync(path, String(process.pid), { flag: 'wx' });
+    mkdirSync(claimDir, { recursive: true });
+    if ((statSync(claimDir).mode & 0o1777) !== 0o1777 && statSync(claimDir).uid === process.getuid?.()) chmodSync(claimDir, 0o1777);
+  } catch (error) {
+    throw new HarnessError('PORT_IN_USE', `cannot use the port claims directory ${claimDir}: ${(error as Error).message}`, {
+      fix: `make it writable for every user (chmod 1777 ${claimDir}) or remove it so the harness recreates it`,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Create a file that holds `content` from the moment it exists (written aside, then hard-linked
+ * into place), so a reader never sees an empty claim and mistakes it for a dead owner's.
+ */
+function createWithContent(path: string, content: string): boolean {
+  const aside = `${path}.${process.pid}.tmp`;
+  writeFileSync(aside, content);
+  try {
+    linkSync(aside, path);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  let owner = NaN;
-  try {
-    owner = Number(readFileSync(path, 'utf8'));
-  } catch {
     return false;
+  } finally {
+    unlinkSync(aside);
   }
-  if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) return false;
+}
+
+function ownerOf(path: string): number | undefined {
+  try {
+    const owner = Number(readFileSync(path, 'utf8'));
+    return Number.isInteger(owner) && owner > 0 ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryClaim(port: number): boolean {
+  ensureClaimDir();
+  const path = claimPath(port);
+  if (createWithContent(path, String(process.pid))) return true;
+  const owner = ownerOf(path);
+  if (owner === undefined || isAlive(owner)) return false; // unreadable claims are left alone
   return takeOverStaleClaim(path, owner);
 }
 
 /**
- * A dead owner's claim is taken over under a per-port takeover lock (created exclusively), so only
- * one process at a time may remove it. Claims are otherwise removed only by their live owner, so
- * the dead pid read under the lock is still what the file holds when the holder removes it.
+ * A dead owner's claim is taken over under a per-port takeover lock (itself created with its
+ * holder's pid, and cleared if that holder died), so only one process at a time may remove it.
+ * Claims are otherwise removed only by their live owner, so the dead pid read under the lock is
+ * still what the file holds when the holder replaces it.
  */
 function takeOverStaleClaim(path: string, deadOwner: number): boolean {
   const lock = `${path}.takeover`;
-  try {
-    writeFileSync(lock, String(process.pid), { flag: 'wx' });
-  } catch {
-    return false; // another process is taking it over
+  if (!createWithContent(lock, String(process.pid))) {
+    const holder = ownerOf(lock);
+    if (holder !== undefined && !isAlive(holder)) unlinkIfOwnedBy(lock, holder); // a taker died mid-takeover
+    return false;
   }
   try {
-    if (Number(readFileSync(path, 'utf8')) !== deadOwner) return false;
+    if (ownerOf(path) !== deadOwner) return false;
     unlinkSync(path);
-    writeFileSync(path, String(process.pid), { flag: 'wx' }); // a fresh claimer may still win here: then it is theirs
-    return true;
+    return createWithContent(path, String(process.pid)); // a fresh claimer may still win here: then it is theirs
   } catch {
     return false;
   } finally {
     unlinkSync(lock);
+  }
+}
+
+function unlinkIfOwnedBy(path: string, pid: number): void {
+  try {
+    if (ownerOf(path) === pid) unlinkSync(path);
+  } catch {
+    // gone already
   }
 }
 

@@ -73,7 +73,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   try {
-    const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log };
+    const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log, ...(options.signal ? { signal: options.signal } : {}) };
     let checks: CheckResult[];
     let actError: unknown;
     try {

@@ -13,6 +13,8 @@ export interface ScenarioContext {
   edges: readonly Edge[];
   /** Progress lines for humans (stderr in the CLI, silent in specs unless asked). */
   log: (line: string) => void;
+  /** Aborted on Ctrl-C: pass it to long waits (trace.waitFor's signal option). */
+  signal?: AbortSignal;
 }
 
 /**

@@ -27,7 +27,7 @@ describe('ReorderBuffer: a live timeline in time order', () => {
     expect(out).toEqual([10, 20, 30, 40, 50]);
   });
 
-  test('an event is not held back past its hold time by later arrivals, and flush empties the buffer', () => {
+  test('events are released once held long enough, in arrival-time order when times increase; flush empties the buffer', () => {
     vi.useFakeTimers();
     const out: number[] = [];
     const buffer = new ReorderBuffer((e) => out.push(e.t), 150);
@@ -39,5 +39,19 @@ describe('ReorderBuffer: a live timeline in time order', () => {
     buffer.flush();
     expect(out).toEqual([5, 7]);
     expect(vi.getTimerCount()).toBe(0); // no timer left behind
+  });
+
+  test('a late event with an earlier t goes first: what is still held waits for it (lag bounded by its own hold time)', () => {
+    vi.useFakeTimers();
+    const out: number[] = [];
+    const buffer = new ReorderBuffer((e) => out.push(e.t), 150);
+    buffer.push(at(1, 50));
+    vi.advanceTimersByTime(100);
+    buffer.push(at(0, 10)); // arrives later, happened earlier
+    vi.advanceTimersByTime(100); // t=50 has been held 200 ms, but t=10 is in front and not due yet
+    expect(out).toEqual([]);
+    vi.advanceTimersByTime(100);
+    expect(out).toEqual([10, 50]);
+    buffer.flush();
   });
 });

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setMaxListeners } from 'node:events';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isHarnessError } from '../errors.js';
@@ -17,7 +18,7 @@ function topLevelHelp(): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     "Run 'regtest-harness <command> --help' for a command's options.",
-    'Exit codes: 0 ok, 1 an expectation failed, 2 usage or environment error.',
+    'Exit codes: 0 ok, 1 an expectation failed, 2 usage or environment error, 130 interrupted (after cleaning up).',
   ].join('\n');
 }
 
@@ -60,6 +61,8 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
 /** Turn SIGINT/SIGTERM into an abort the running command sees, then a clean exit. */
 function signalController(): AbortController {
   const controller = new AbortController();
+  // Every concurrent wait (one per edge) listens on this signal; that is expected, not a leak.
+  setMaxListeners(0, controller.signal);
   let count = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     count += 1;

@@ -270,13 +270,17 @@ export class BpftraceSession {
   async sync(timeoutMs = 5000): Promise<boolean> {
     if (!this.running) return false;
     const targets = new Map<number, number>();
+    let failedCpus = 0;
     await Promise.all(
       allowedCpus().map(
         (cpu) =>
           new Promise<void>((resolve) => {
             const before = this.flushes.get(cpu) ?? 0;
             const pinned = spawn('taskset', ['-c', String(cpu), 'kill', '-0', String(FLUSH_PID)], { stdio: 'ignore' });
-            pinned.once('error', () => resolve());
+            pinned.once('error', () => {
+              failedCpus += 1; // no taskset: this CPU cannot be flushed, so sync() must not claim it was
+              resolve();
+            });
             pinned.once('exit', () => {
               targets.set(cpu, before);
               resolve();
@@ -284,6 +288,7 @@ export class BpftraceSession {
           }),
       ),
     );
+    if (failedCpus > 0) return false;
     const deadline = Date.now() + timeoutMs;
     const done = () => [...targets].every(([cpu, before]) => (this.flushes.get(cpu) ?? 0) > before);
     while (!done()) {

@@ -236,12 +236,13 @@ export class UsdtTracer implements Tracer {
   async detach(): Promise<void> {
     const attached = (await Promise.allSettled(this.leases.values())).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     // Read what the probes wrote up to now, and the loss the kernel held back, before letting go.
-    await Promise.all(attached.map(({ lease }) => lease.sync()));
+    await Promise.allSettled(attached.map(({ lease }) => lease.sync()));
     await Promise.all(this.chains.values());
     this.lastStats = this.sessionDiagnostics(attached);
     this.leases.clear();
     this.attachedNow = [];
-    for (const { lease } of attached) await lease.release();
+    // Every lease is released even if one fails: detach must always complete.
+    await Promise.allSettled(attached.map(({ lease }) => lease.release()));
     await Promise.all(this.chains.values());
     if (this.lostTotal > this.lostReported) this.reportLoss();
     this.byPid.clear();

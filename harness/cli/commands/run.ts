@@ -37,7 +37,8 @@ Options:
   --allow-trace-loss        lost trace events warn instead of failing the run
   -h, --help                show this help
 
-Exit codes: 0 every expectation held, 1 one did not (the diff is printed), 2 usage or environment error.`;
+Exit codes: 0 every expectation held, 1 one did not (the diff is printed), 2 usage or environment error,
+130 interrupted by Ctrl-C/SIGTERM (after stopping and removing everything it started).`;
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(

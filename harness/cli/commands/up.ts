@@ -14,7 +14,8 @@ ${NETWORK_FLAGS_HELP}
   --json                    print the network as one JSON object on stdout
   -h, --help                show this help
 
-Exit codes: 0 stopped cleanly, 2 usage or environment error (one line naming the cause and the fix).`;
+Exit codes: 0 stopped cleanly after Ctrl-C/SIGTERM, 2 usage or environment error (one line naming
+the cause and the fix), 130 interrupted while still starting (everything started is removed).`;
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandArgs('up', argv, { ...NETWORK_FLAGS, json: { type: 'boolean' } });

@@ -123,11 +123,17 @@ class DaemonConnection {
       diagnostics: () => snapshot().diagnostics,
       attachNs: () => (snapshot().attachNs === undefined ? undefined : BigInt(snapshot().attachNs!)),
       bpftracePid: () => snapshot().bpftracePid,
+      // Like a local lease, sync and release never reject: a daemon that went away already failed
+      // every subscriber with TRACER_FAILED, and detaching must still complete.
       sync: async () => {
         if (this.gone) return false;
-        const synced = await this.request({ op: 'sync', lease: id }, 'synced');
-        held.snapshot = synced.snapshot;
-        return synced.ok;
+        try {
+          const synced = await this.request({ op: 'sync', lease: id }, 'synced');
+          held.snapshot = synced.snapshot;
+          return synced.ok;
+        } catch {
+          return false;
+        }
       },
       refresh: async () => {
         held.snapshot = (await this.request({ op: 'stats', lease: id }, 'stats')).snapshot;
@@ -137,6 +143,8 @@ class DaemonConnection {
         released = true;
         try {
           if (!this.gone) await this.request({ op: 'release', lease: id }, 'released');
+        } catch {
+          // the daemon is gone: nothing left to release there
         } finally {
           this.subscribers.delete(id);
           this.updateRef();

@@ -42,10 +42,11 @@ export function daemonEntry(): string {
 }
 
 export async function launchTracerDaemon(options: LaunchOptions = {}): Promise<LaunchedDaemon> {
+  const entry = daemonEntry(); // before making anything that would need cleaning up
   const dir = await mkdtemp(join(tmpdir(), 'regtest-tracer-'));
   guardPath(dir);
   const socketPath = join(dir, 'daemon.sock');
-  const args = [daemonEntry(), '--socket', socketPath, '--watch-stdin'];
+  const args = [entry, '--socket', socketPath, '--watch-stdin'];
   if (options.keepAliveMs !== undefined) args.push('--keep-alive-ms', String(options.keepAliveMs));
   if (options.perfRingPages !== undefined) args.push('--perf-ring-pages', String(options.perfRingPages));
 
@@ -55,6 +56,8 @@ export async function launchTracerDaemon(options: LaunchOptions = {}): Promise<L
     // stdin is the lifeline (EOF when we die); stderr is shared so its messages reach the user.
     stdio: ['pipe', 'pipe', 'inherit'],
   });
+  // A spawn failure arrives as an 'error' event: never let it become an uncaught exception.
+  child.on('error', () => undefined);
   if (child.pid === undefined) {
     await rm(dir, { recursive: true, force: true });
     releasePath(dir);

@@ -146,7 +146,16 @@ class Connection {
     socket.on('error', () => undefined);
     socket.once('close', () => (this.closed = true));
     this.send({ op: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid });
-    onMessages<ClientMessage>(socket, (message) => void this.handle(message));
+    // One malformed line must cost that client an error reply, never the daemon every worker shares.
+    onMessages<ClientMessage>(socket, (message) => {
+      if (typeof message !== 'object' || message === null || typeof (message as { op?: unknown }).op !== 'string') {
+        this.send({ op: 'error', id: -1, error: toWireError(new HarnessError('BAD_OPTION', `the tracer daemon got a malformed message: ${JSON.stringify(message)}`, { fix: 'use RemotePool (tracing/bpftrace/daemon/client.ts) to talk to the daemon' })) } as ServerMessage);
+        return;
+      }
+      this.handle(message).catch((error: unknown) => {
+        this.send({ op: 'error', id: (message as { id?: number }).id ?? -1, error: toWireError(error instanceof HarnessError ? error : new HarnessError('TRACER_FAILED', String(error), { fix: 'see the tracer daemon diagnostics' })) } as ServerMessage);
+      });
+    });
   }
 
   get leaseCount(): number {
