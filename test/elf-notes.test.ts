@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isHarnessError } from '../harness/errors.js';
 import { hasProbes, parseArgSpec, parseProbeNotes, readProbeNotes, type ProbeNote } from '../tracing/elf-notes.js';
 import { collapseProbes, diffProbes } from '../tracing/probe-diff.js';
+import { catalog } from '../tracing/catalog.js';
+import { buildEmitter } from './helpers/emitter.js';
 import { buildProbelessBinary, buildSdtFixture, readelfAvailable, readelfProbes, sdtToolchain, type ReadelfProbe } from './helpers/readelf.js';
 
 const toolchain = await sdtToolchain();
@@ -156,6 +158,19 @@ describe.skipIf(noToolchain !== undefined)(`fixture binaries agree with readelf 
     expect(notes.length).toBeGreaterThan(10);
     expect(notes.every((n) => BigInt(n.location) < 2n ** 32n)).toBe(true);
     expect(argTypes(notes.find((n) => n.name === 'twelve'))).toEqual(['-1', '1', '-2', '2', '-4', '4', '-8', '8', '4', '4', '-4', '-4']);
+  });
+});
+
+describe.skipIf(noToolchain !== undefined)(`the USDT emitter${noToolchain ? ` (skipped: ${noToolchain})` : ''}`, () => {
+  it('agrees with readelf -n and carries all 20 catalog tracepoints, each with a Core-style semaphore', async () => {
+    const notes = await expectAgreesWithReadelf(await buildEmitter());
+    const names = new Set(notes.map((n) => `${n.provider}:${n.name}`));
+    expect([...names].sort()).toEqual(catalog.map((t) => t.name).sort());
+    expect(notes.every((n) => n.semaphore !== null)).toBe(true);
+    for (const tp of catalog) {
+      const note = notes.find((n) => `${n.provider}:${n.name}` === tp.name)!;
+      expect(note.args, tp.name).toHaveLength(tp.arguments.length);
+    }
   });
 });
 
