@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { access, chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
@@ -19,7 +20,12 @@ const SUITE = 'sid';
 const PROGRAMS = ['bitcoind', 'bitcoin-cli'] as const;
 /** Depends that only the maintainer scripts need; the binaries do not load them. */
 const SCRIPT_ONLY_DEPENDS = new Set(['debconf', 'debconf-2.0', 'systemd', 'systemd-standalone-sysusers', 'systemd-sysusers']);
-const DEFAULT_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+/** Debian's archive keyring: `.gpg` through Debian 13, `.pgp` alongside it since 13 (and maybe alone later). */
+const ARCHIVE_KEYRINGS = ['/usr/share/keyrings/debian-archive-keyring.gpg', '/usr/share/keyrings/debian-archive-keyring.pgp'];
+
+function archiveKeyring(): string {
+  return ARCHIVE_KEYRINGS.find((path) => existsSync(path)) ?? ARCHIVE_KEYRINGS[0]!;
+}
 const APT_TIMEOUT_MS = 5 * 60_000;
 
 export interface DebianOptions {
@@ -157,7 +163,7 @@ export async function provisionDebian(options: DebianOptions): Promise<DebianIns
       await mkdir(join(options.cacheDir, 'debian'), { recursive: true });
       const scratch = await makeScratchDir(join(options.cacheDir, 'debian'), DEBIAN_PACKAGE);
       try {
-        const apt = await privateApt(scratch, mirror, DEFAULT_KEYRING, platform);
+        const apt = await privateApt(scratch, mirror, archiveKeyring(), platform);
         const run: typeof runTool = (tool, args, what, fix, cwd) => runTool(tool, args, what, fix, cwd, options.signal);
         const netFix = `check that ${mirror} is reachable (apt-get update works), or use --source release, or pass --bitcoind PATH`;
         say(`apt-get update (private lists, ${mirror} ${SUITE})`);
