@@ -83,15 +83,15 @@ function buildLanes(nodes: readonly ReportNode[], events: readonly TraceEvent[],
     .sort((a, b) => a - b)
     .map((index) => {
       const version = byIndex.get(index)?.version;
-      const role = describeRole(index, messages, name);
-      return { key: index, label: name(index), details: [version, role].filter((d): d is string => Boolean(d)) };
+      const roles = describeRole(index, messages, name);
+      return { key: index, label: name(index), details: [version, ...roles].filter((d): d is string => Boolean(d)) };
     });
   if (messages.some((m) => m.to === null)) lanes.push({ key: 'outside', label: 'outside the harness', details: ['peers this run did not launch'] });
   return lanes;
 }
 
 /** "dialled node0 (manual)" / "accepted node1": who opened the connection explains who speaks first. */
-function describeRole(index: number, messages: readonly DiagramMessage[], name: NodeNamer): string | undefined {
+function describeRole(index: number, messages: readonly DiagramMessage[], name: NodeNamer): string[] {
   const dialled = new Map<string, string>();
   const accepted = new Set<string>();
   for (const m of messages) {
@@ -103,7 +103,7 @@ function describeRole(index: number, messages: readonly DiagramMessage[], name: 
     ...[...dialled].map(([peer, type]) => `dialled ${peer} (${type})`),
     ...(accepted.size ? [`accepted ${[...accepted].join(', ')}`] : []),
   ];
-  return parts.length ? parts.join(' · ') : undefined;
+  return parts; // one line each: a node in the middle of a line both dials and accepts
 }
 
 function renderHeader(input: ReportInput, name: NodeNamer, messages: readonly DiagramMessage[], unpaired: number, origin: number): string {

@@ -20,7 +20,7 @@ export interface Lane {
 const TIME_COLUMN = 104;
 const LANE_MARGIN = 120;
 const LANE_GAP = 320;
-const HEADER_HEIGHT = 80;
+const HEADER_HEIGHT = 96;
 const ROW_HEIGHT = 34;
 const GAP_ROW_HEIGHT = 26;
 /** Sends further apart than this get a "… later" separator, so quiet periods are visible. */
@@ -52,7 +52,7 @@ export function renderLaneHeader(lanes: readonly Lane[]): string {
   const layout = layoutLanes(lanes);
   const boxes = lanes.map((lane) => {
     const x = layout.x(lane.key);
-    const details = lane.details.slice(0, 2);
+    const details = lane.details.slice(0, 3);
     const height = 34 + details.length * 16;
     const lines = details.map(
       (line, i) => `<text class="lane-sub" x="${x}" y="${44 + i * 16}" text-anchor="middle">${escapeHtml(line)}</text>`,
