@@ -8,9 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as makeTempDir } from 'tmp-promise';
-import { trackForSignals, untrackForSignals } from '../harness/cleanup.js';
+import { trackForSignals, untrackForSignals } from '../harness/common/signal-cleanup.js';
 import { allocatePorts, releasePorts } from '../harness/ports.js';
-import { guardPath, guardProcess, releasePath, releaseProcess } from '../harness/reaper.js';
+import { guardPath, guardProcess, releasePath, releaseProcess } from '../harness/common/reaper.js';
 import { msSince } from './stats.js';
 
 export interface BareTimings {

@@ -6,10 +6,10 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dir as makeTempDir } from 'tmp-promise';
 import type { BitcoindBinary } from '../harness/binary.js';
-import { trackForSignals, untrackForSignals } from '../harness/cleanup.js';
+import { trackForSignals, untrackForSignals } from '../harness/common/signal-cleanup.js';
 import { Network } from '../harness/network.js';
 import { BitcoinNode } from '../harness/node.js';
-import { guardPath, releasePath } from '../harness/reaper.js';
+import { guardPath, releasePath } from '../harness/common/reaper.js';
 import { LogTracer } from '../tracing/log-tracer.js';
 import { msSince } from './stats.js';
 

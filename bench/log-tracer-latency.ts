@@ -6,8 +6,8 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HarnessError } from '../harness/errors.js';
-import { guardPath, releasePath } from '../harness/reaper.js';
+import type { HarnessError } from '../harness/common/errors.js';
+import { guardPath, releasePath } from '../harness/common/reaper.js';
 import { LogTracer } from '../tracing/log-tracer.js';
 import type { EventSink, TraceTarget } from '../tracing/tracer.js';
 import { percentile } from './tracer-fixtures.js';

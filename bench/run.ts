@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveBitcoind } from '../harness/binary.js';
-import { isHarnessError } from '../harness/errors.js';
+import { isHarnessError } from '../harness/common/errors.js';
 import { timeBareNodes } from './bare-bitcoind.js';
 import type { BenchContext, StartupContext } from './context.js';
 import { timeHarnessReady, timeNetworkHandshakes } from './harness-timings.js';

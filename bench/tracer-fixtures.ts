@@ -3,8 +3,8 @@
  * network would build for them, and a sink that times every event from its probe hit.
  */
 import { rm } from 'node:fs/promises';
-import type { HarnessError } from '../harness/errors.js';
-import { guardProcess, releaseProcess } from '../harness/reaper.js';
+import type { HarnessError } from '../harness/common/errors.js';
+import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import type { TraceEvent } from '../tracing/events.js';
 import type { EventSink, TraceTarget } from '../tracing/tracer.js';

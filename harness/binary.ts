@@ -2,7 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, open, realpath, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { HarnessError, isHarnessError } from './errors.js';
+import { HarnessError, isHarnessError } from './common/errors.js';
 import { defaultCacheDir } from './provision/cache.js';
 import { findCachedDebian, provisionDebian } from './provision/debian.js';
 import { DEFAULT_RELEASE_VERSION, findCachedRelease, provisionRelease } from './provision/release.js';

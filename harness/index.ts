@@ -5,5 +5,6 @@ export { Rpc, RpcError } from './rpc.js';
 export type * from './rpc-types.js';
 export { parseTopology, shapeEdges, formatEdge, TOPOLOGY_SHAPES, type Edge, type TopologyShape } from './topology.js';
 export { resolveBitcoind, identifyBinary, type BitcoindBinary, type BinarySource } from './binary.js';
-export { HarnessError, isHarnessError, type HarnessErrorCode } from './errors.js';
-export { waitUntil } from './wait.js';
+export { HarnessError, isHarnessError, type HarnessErrorCode } from './common/errors.js';
+export { waitUntil } from './common/wait.js';
+export { chooseTracer, parseTracerChoice, TRACER_CHOICES, type TracerChoice, type ChosenTracer } from './doctor/choose-tracer.js';

@@ -6,12 +6,12 @@ import { waitForHandshake } from '../tracing/connections.js';
 import type { TraceEvent } from '../tracing/events.js';
 import type { PeerInfo, TraceTarget, Tracer } from '../tracing/tracer.js';
 import { resolveBitcoind, type BitcoindBinary } from './binary.js';
-import { trackForSignals, untrackForSignals } from './cleanup.js';
-import { HarnessError } from './errors.js';
+import { trackForSignals, untrackForSignals } from './common/signal-cleanup.js';
+import { HarnessError } from './common/errors.js';
 import { BitcoinNode } from './node.js';
-import { guardPath, releasePath } from './reaper.js';
+import { guardPath, releasePath } from './common/reaper.js';
 import { formatEdge, parseTopology, type Edge } from './topology.js';
-import { waitUntil } from './wait.js';
+import { waitUntil } from './common/wait.js';
 
 export type ConnectMode = 'startup' | 'rpc';
 

@@ -4,9 +4,9 @@ import { execa, type ResultPromise } from 'execa';
 import pRetry, { AbortError } from 'p-retry';
 import type { BitcoindBinary } from './binary.js';
 import { makeRpcCredentials, renderConf, type RpcCredentials } from './conf.js';
-import { HarnessError } from './errors.js';
+import { HarnessError } from './common/errors.js';
 import { allocatePorts, canBind, releasePorts } from './ports.js';
-import { guardProcess, releaseProcess } from './reaper.js';
+import { guardProcess, releaseProcess } from './common/reaper.js';
 import { RPC_IN_WARMUP, Rpc, RpcError } from './rpc.js';
 
 export interface NodeOptions {

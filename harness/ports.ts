@@ -2,8 +2,8 @@ import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, wri
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HarnessError } from './errors.js';
-import { guardClaim, releaseClaim } from './reaper.js';
+import { HarnessError } from './common/errors.js';
+import { guardClaim, releaseClaim } from './common/reaper.js';
 
 /**
  * Port allocation that does not clash across vitest workers or processes. Two layers:

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { HarnessError } from './errors.js';
+import { HarnessError } from './common/errors.js';
 import type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';
 
 export type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';

@@ -1,4 +1,4 @@
-import { HarnessError } from './errors.js';
+import { HarnessError } from './common/errors.js';
 
 /** A directed edge: `from` dials `to` (node `from` makes the outbound connection). */
 export interface Edge {

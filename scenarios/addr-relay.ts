@@ -12,8 +12,8 @@
  * - The answer leaves at the peer's next address-send time (Poisson, ~30 s average). Advancing node 0's
  *   clock (setmocktime) once it has processed `getaddr` makes that time come at its next send pass.
  */
-import { HarnessError } from '../harness/errors.js';
-import { checkSends, checkSendsOnlyAfterReceived } from '../harness/vitest/sequence-checks.js';
+import { HarnessError } from '../harness/common/errors.js';
+import { checkSends, checkSendsOnlyAfterReceived } from '../tracing/checks/sequence-checks.js';
 import { checkNeverSends } from './checks.js';
 import { settleHandshake } from './handshake.js';
 import { testOnionAddress } from './onion-addresses.js';

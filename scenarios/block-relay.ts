@@ -15,9 +15,9 @@
  * Every rule is about one connection, checked on each side's own order, on the slice of the trace
  * after that block was mined.
  */
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import type { Edge } from '../harness/topology.js';
-import { checkSendsFirst, checkSendsInOrder, checkSendsOnlyAfterReceived } from '../harness/vitest/sequence-checks.js';
+import { checkSendsFirst, checkSendsInOrder, checkSendsOnlyAfterReceived } from '../tracing/checks/sequence-checks.js';
 import type { ConnectionView, Role } from '../tracing/connections.js';
 import { direction } from '../tracing/events.js';
 import { checkNeverSends, checkReceivesOneOf, roleOf } from './checks.js';

@@ -1,7 +1,7 @@
-/** Small checks the scenarios share, on top of harness/vitest/sequence-checks.ts. */
+/** Small checks the scenarios share, on top of tracing/checks/sequence-checks.ts. */
 import type { Network } from '../harness/network.js';
 import type { Edge } from '../harness/topology.js';
-import { checkSends } from '../harness/vitest/sequence-checks.js';
+import { checkSends } from '../tracing/checks/sequence-checks.js';
 import type { ConnectionView, Role } from '../tracing/connections.js';
 import type { Trace } from '../tracing/trace.js';
 import type { CheckResult } from './types.js';

@@ -4,7 +4,7 @@ import {
   checkSendsBetween,
   checkSendsFirst,
   checkSendsOnlyAfterReceived,
-} from '../harness/vitest/sequence-checks.js';
+} from '../tracing/checks/sequence-checks.js';
 import type { Role } from '../tracing/connections.js';
 import { checkNeverSends } from './checks.js';
 import { stateCheck, type CheckResult, type Scenario, type ScenarioContext } from './types.js';

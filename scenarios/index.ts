@@ -1,4 +1,4 @@
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { addrRelay } from './addr-relay.js';
 import { blockRelay } from './block-relay.js';
 import { handshake, handshakeV2 } from './handshake.js';

@@ -8,7 +8,7 @@
  * noban peers for misbehaving, hence `fastRelay: false` (no noban whitelist). A loopback peer is
  * disconnected but not discouraged ("disconnecting but not discouraging local peer").
  */
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { RpcError } from '../harness/rpc.js';
 import type { Edge } from '../harness/topology.js';
 import type { TraceEvent } from '../tracing/events.js';

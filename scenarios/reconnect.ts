@@ -2,7 +2,7 @@
  * Disconnect and reconnect one edge: the second connection (new peer ids on both nodes) repeats
  * the whole handshake, and the first connection's messages stop where its socket was closed.
  */
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import type { TraceEvent } from '../tracing/events.js';
 import type { ConnectionSide } from '../tracing/connections.js';
 import { settleConnection, tracesConnectionEvents } from './checks.js';

@@ -1,8 +1,8 @@
 import { resolveBitcoind, type BitcoindBinary } from '../harness/binary.js';
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { Network, type ConnectMode, type NetworkOptions } from '../harness/network.js';
 import { parseTopology } from '../harness/topology.js';
-import { chooseTracer, type TracerChoice } from '../tracing/choose.js';
+import { chooseTracer, type TracerChoice } from '../harness/doctor/choose-tracer.js';
 import type { TraceEvent } from '../tracing/events.js';
 import type { ReportNode } from '../tracing/report/nodes.js';
 import type { Tracer } from '../tracing/tracer.js';

@@ -7,9 +7,9 @@
  * it was sent): node 0 sends inv (out@0) → node 1 sends getdata only after receiving inv (@1) →
  * node 0 sends tx only after receiving getdata (@0).
  */
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { WALLET } from '../harness/network.js';
-import { checkSendsInOrder, checkSendsOnlyAfterReceived } from '../harness/vitest/sequence-checks.js';
+import { checkSendsInOrder, checkSendsOnlyAfterReceived } from '../tracing/checks/sequence-checks.js';
 import { decodePayload } from '../tracing/decode/index.js';
 import type { InventoryPayload } from '../tracing/decode/index.js';
 import { isMessageEvent } from '../tracing/events.js';

@@ -1,6 +1,6 @@
 import type { Edge } from '../harness/topology.js';
 import type { Network, NetworkOptions, ConnectMode } from '../harness/network.js';
-import type { CheckResult } from '../harness/vitest/sequence-checks.js';
+import type { CheckResult } from '../tracing/checks/sequence-checks.js';
 import type { Trace } from '../tracing/trace.js';
 
 export type { CheckResult };

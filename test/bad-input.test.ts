@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { Network } from '../harness/network.js';
 import { BitcoinNode } from '../harness/node.js';
 import { bitcoindSkipReason, testBinary } from './helpers/bitcoind.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identifyBinary, resolveBitcoind } from '../harness/binary.js';
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { findRealBitcoind } from './helpers/provision-real-bitcoind.js';
 
 let dir: string;

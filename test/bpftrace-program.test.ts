@@ -1,6 +1,6 @@
 /** Program generation and output parsing, without running bpftrace. */
 import { describe, expect, it } from 'vitest';
-import { isHarnessError } from '../harness/errors.js';
+import { isHarnessError } from '../harness/common/errors.js';
 import type { ProbeNote } from '../tracing/elf-notes.js';
 import { generateProgram, operandExpression } from '../tracing/bpftrace/program.js';
 import { BpftraceOutputParser, hashToRpcHex } from '../tracing/bpftrace/parse.js';

@@ -9,8 +9,8 @@ import { readProbeNotes } from '../tracing/elf-notes.js';
 import { generateProgram } from '../tracing/bpftrace/program.js';
 import type { RawRecord } from '../tracing/bpftrace/parse.js';
 import { BpftraceSession, type SessionListener } from '../tracing/bpftrace/session.js';
-import { guardProcess, releaseProcess } from '../harness/reaper.js';
-import { isHarnessError, type HarnessError } from '../harness/errors.js';
+import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
+import { isHarnessError, type HarnessError } from '../harness/common/errors.js';
 import { buildEmitter, Emitter, emitterSkipReason, ourBpftracePids } from './helpers/emitter.js';
 
 const skip = emitterSkipReason();

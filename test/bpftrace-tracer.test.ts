@@ -3,8 +3,8 @@
  * right nodes in per-node order, one shared bpftrace per binary, and loss that is always reported.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isHarnessError } from '../harness/errors.js';
-import { guardProcess, releaseProcess } from '../harness/reaper.js';
+import { isHarnessError } from '../harness/common/errors.js';
+import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
 import type { PeerInfo, TraceTarget } from '../tracing/tracer.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isHarnessError } from '../harness/errors.js';
+import { isHarnessError } from '../harness/common/errors.js';
 import { hasProbes, parseArgSpec, parseProbeNotes, readProbeNotes, type ProbeNote } from '../tracing/elf-notes.js';
 import { collapseProbes, diffProbes } from '../tracing/probe-diff.js';
 import { catalog } from '../tracing/catalog.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { dir, type DirectoryResult } from 'tmp-promise';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isHarnessError, type HarnessError } from '../harness/errors.js';
+import { isHarnessError, type HarnessError } from '../harness/common/errors.js';
 import { LogFollower, type LogFollowOptions } from '../tracing/log-follow.js';
 
 /** Lines a follower delivered, with a way to wait (on the callback, not a poll) for the n-th. */

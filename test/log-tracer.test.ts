@@ -6,7 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import pRetry from 'p-retry';
 import { dir, type DirectoryResult } from 'tmp-promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HarnessError } from '../harness/errors.js';
+import type { HarnessError } from '../harness/common/errors.js';
 import { isMessageEvent, type MessageEvent, type TraceEvent } from '../tracing/events.js';
 import { parseLogLine } from '../tracing/log-parse.js';
 import { LOG_TRACER_NODE_ARGS, LogTracer } from '../tracing/log-tracer.js';

@@ -4,7 +4,7 @@
  * tracer into a Trace, then asserted with the same matchers the log-tracer specs use.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { guardProcess, releaseProcess } from '../harness/reaper.js';
+import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
 import { installTraceMatchers } from '../harness/vitest/matchers.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { installTraceMatchers } from '../harness/vitest/index.js';
 import type { MessageEvent } from '../tracing/events.js';
 import { Trace } from '../tracing/trace.js';

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { resolveBitcoind } from '../harness/binary.js';
 import { findDebianMirror, parseDeb822Sources, parseOneLineSources, pickDebianMirror } from '../harness/provision/apt-sources.js';
 import { parseDependsField, parseRecursiveDepends, provisionDebian } from '../harness/provision/debian.js';
-import { isHarnessError } from '../harness/errors.js';
+import { isHarnessError } from '../harness/common/errors.js';
 import { closedPortUrl } from './helpers/provision-release-server.js';
 
 const cleanup: string[] = [];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveBitcoind } from '../harness/binary.js';
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { currentPlatform } from '../harness/provision/platform.js';
 import { parseSha256Sums, provisionRelease } from '../harness/provision/release.js';
 import { findRealBitcoind } from './helpers/provision-real-bitcoind.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HarnessError, isHarnessError } from '../harness/errors.js';
+import { HarnessError, isHarnessError } from '../harness/common/errors.js';
 import { handshakeComplete, waitForHandshake } from '../tracing/connections.js';
 import type { MessageEvent, TraceEvent } from '../tracing/events.js';
 import { Trace } from '../tracing/trace.js';

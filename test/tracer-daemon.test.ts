@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { guardProcess, releaseProcess } from '../harness/reaper.js';
+import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
 import { RemotePool } from '../tracing/bpftrace/daemon/client.js';
 import { launchTracerDaemon, type LaunchedDaemon, type LaunchOptions } from '../tracing/bpftrace/daemon/launch.js';
 import { TRACER_SOCKET_ENV, type DaemonStatus } from '../tracing/bpftrace/daemon/protocol.js';

@@ -4,7 +4,7 @@
  * because inbound_message fires when a message is *processed* and outbound_message when it is
  * *queued* — only orders within one node's side are meaningful.
  */
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { direction, isMessageEvent, type MessageEvent, type TraceEvent } from './events.js';
 import type { Trace, WaitOptions } from './trace.js';
 

@@ -7,7 +7,7 @@
  * unrelocated; readelf applies the relocations there, this reader does not.
  */
 import { open, stat } from 'node:fs/promises';
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 
 export interface ProbeNote {
   provider: string;

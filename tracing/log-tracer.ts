@@ -14,7 +14,7 @@
  * wall-clock step (NTP) during a trace would shift later events.
  */
 import { readFile } from 'node:fs/promises';
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import type { TraceEvent } from './events.js';
 import { LogFollower } from './log-follow.js';
 import { isBlankLine, lastProcessStart, parseLogLine, PROCESS_START_BLANK_LINES, type LogEventRecord } from './log-parse.js';

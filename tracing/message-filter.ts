@@ -1,4 +1,4 @@
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { direction, isMessageEvent, type MessageEvent, type TraceEvent } from './events.js';
 
 /**

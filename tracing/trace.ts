@@ -2,7 +2,7 @@
  * The trace store: every event a tracer delivers, in arrival order, plus the trace's own errors
  * (lost events, tracer died). Tests wait on it event-driven and query it per connection.
  */
-import { HarnessError } from '../harness/errors.js';
+import { HarnessError } from '../harness/common/errors.js';
 import { ConnectionIndex, describeConnections, type ConnectionView, type Occurrence } from './connections.js';
 import { isMessageEvent, type MessageEvent, type TraceEvent } from './events.js';
 import { describeMessageFilter, matchesMessage, validateMessageFilter, type MessageFilter } from './message-filter.js';

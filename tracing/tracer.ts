@@ -1,4 +1,4 @@
-import type { HarnessError } from '../harness/errors.js';
+import type { HarnessError } from '../harness/common/errors.js';
 import type { TraceEvent, TraceSource } from './events.js';
 
 /** What getpeerinfo tells about one peer; enough to fill events and resolve peer_node. */

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 type ParsedArgs = { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] };
-import { usageError } from '../errors.js';
+import { usageError } from '../common/errors.js';
 
 /** Exit codes are a contract: users script against them. */
 export const EXIT_OK = 0;

@@ -2,7 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isHarnessError } from '../errors.js';
+import { isHarnessError } from '../common/errors.js';
 import { EXIT_EXPECTATION_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE_OR_ENVIRONMENT, writeLine, type Command, type CommandIO } from './command.js';
 import { commands } from './commands/index.js';
 import { ExpectationFailed } from './expectation.js';

@@ -1,5 +1,5 @@
 import { TOPOLOGY_SHAPES } from '../topology.js';
-import { usageError } from '../errors.js';
+import { usageError } from '../common/errors.js';
 import type { ConnectMode } from '../network.js';
 
 /** Flags shared by the commands that start a network (up, run). */

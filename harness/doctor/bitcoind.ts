@@ -3,7 +3,7 @@
  * provisioned: the doctor only looks.
  */
 import { resolveBitcoind, type BitcoindBinary } from '../binary.js';
-import { isHarnessError } from '../errors.js';
+import { isHarnessError } from '../common/errors.js';
 import { missing, ok, type CheckResult } from './check.js';
 
 export interface BitcoindCheck {

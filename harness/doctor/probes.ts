@@ -4,7 +4,7 @@
  */
 import { catalog, NET_TRACEPOINTS } from '../../tracing/catalog.js';
 import { readProbeNotes, type ProbeNote } from '../../tracing/elf-notes.js';
-import { isHarnessError } from '../errors.js';
+import { isHarnessError } from '../common/errors.js';
 import { missing, ok, warn, type CheckResult } from './check.js';
 import { elfBehindScript, isScript } from './wrapper-script.js';
 

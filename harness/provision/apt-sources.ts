@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../common/errors.js';
 
 /**
  * Finds the Debian mirror this machine already uses, so no host name is written into our code.

@@ -3,7 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../common/errors.js';
 
 /**
  * The per-user provisioning cache. Every install is built in a private temp directory next to

@@ -3,7 +3,7 @@ import { access, chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/p
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../common/errors.js';
 import { findDebianMirror } from './apt-sources.js';
 import { makeScratchDir, publishInstall, withCacheLock } from './cache.js';
 import { currentPlatform, type Platform } from './platform.js';

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../common/errors.js';
 
 export interface DownloadTimeouts {
   /** Until the response headers arrive: an offline machine fails within this. */

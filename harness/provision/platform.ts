@@ -1,4 +1,4 @@
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../common/errors.js';
 
 /** The names one CPU architecture goes by in release tarballs, Debian, and the loader. */
 export interface Platform {

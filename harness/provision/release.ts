@@ -1,7 +1,7 @@
 import { access, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../common/errors.js';
 import { isDirectory, makeScratchDir, publishInstall, withCacheLock } from './cache.js';
 import { downloadToFile, fetchText, type DownloadTimeouts, type ProgressStream } from './download.js';
 import { currentPlatform } from './platform.js';

@@ -2,7 +2,7 @@ import { test as base, expect } from 'vitest';
 import { resolveBitcoind, type BitcoindBinary } from '../binary.js';
 import { Network, type NetworkOptions } from '../network.js';
 import { defaultPool } from '../../tracing/bpftrace/usdt-tracer.js';
-import { chooseTracer, type TracerChoice } from '../../tracing/choose.js';
+import { chooseTracer, type TracerChoice } from '../doctor/choose-tracer.js';
 import type { Tracer } from '../../tracing/tracer.js';
 import { runScenario, type RunScenarioOptions, type ScenarioResult } from '../../scenarios/runner.js';
 import type { Scenario } from '../../scenarios/types.js';

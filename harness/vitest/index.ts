@@ -3,7 +3,7 @@
  * a failure bundle when it fails) and matchers for traced P2P sequences.
  */
 export { installTraceMatchers, traceMatchers, type TraceMatchers } from './matchers.js';
-export type { CheckResult, Window } from './sequence-checks.js';
+export type { CheckResult, Window } from '../../tracing/checks/sequence-checks.js';
 export {
   checkSends,
   checkSendsBetween,
@@ -11,8 +11,8 @@ export {
   checkSendsInOrder,
   checkSendsOnlyAfterReceived,
   checkStartsWith,
-} from './sequence-checks.js';
-export { renderNodeTimeline, renderSentSideBySide, renderTable } from './diff.js';
+} from '../../tracing/checks/sequence-checks.js';
+export { renderNodeTimeline, renderSentSideBySide, renderTable } from '../../tracing/checks/diff.js';
 export { Trace, type TraceOptions, type WaitOptions } from '../../tracing/trace.js';
 export {
   handshakeComplete,

@@ -10,7 +10,7 @@
  * A failure prints the claim, what was observed, and the connection's sequences side by side.
  */
 import { expect, type MatcherState } from 'vitest';
-import { HarnessError } from '../errors.js';
+import { HarnessError } from '../common/errors.js';
 import { isConnectionView, sidesOf, type ConnectionView, type Role, type SideSelector } from '../../tracing/connections.js';
 import type { Trace } from '../../tracing/trace.js';
 import {
@@ -22,7 +22,7 @@ import {
   checkStartsWith,
   type CheckResult,
   type Window,
-} from './sequence-checks.js';
+} from '../../tracing/checks/sequence-checks.js';
 
 export interface TraceMatchers {
   /** The side's first sent message is `msgType`. */

@@ -1,4 +1,4 @@
-import type { HarnessError } from '../../harness/errors.js';
+import type { HarnessError } from '../../harness/common/errors.js';
 import type { TraceEvent } from '../../tracing/events.js';
 import type { EventSink } from '../../tracing/tracer.js';
 

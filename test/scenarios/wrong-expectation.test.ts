@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkStartsWith } from '../../harness/vitest/sequence-checks.js';
+import { checkStartsWith } from '../../tracing/checks/sequence-checks.js';
 import { handshake } from '../../scenarios/handshake.js';
 import { describeFailures, type ScenarioResult } from '../../scenarios/runner.js';
 import type { Scenario } from '../../scenarios/types.js';

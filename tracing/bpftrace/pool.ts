@@ -5,7 +5,7 @@
  * test run pay the attach once. Subscribers talk to the pool through `PoolSubscriber` only, so the
  * cross-worker daemon (daemon/) serves the same acquire/release over a socket.
  */
-import type { HarnessError } from '../../harness/errors.js';
+import type { HarnessError } from '../../harness/common/errors.js';
 import type { TracepointName } from '../events.js';
 import { readProbeNotesCached, type ProbeNote } from '../elf-notes.js';
 import type { RawRecord } from './parse.js';

@@ -9,7 +9,7 @@
  * `n` counts this body's hits on this thread (a per-body map), so the reader joins the bodies of
  * one hit by (tid, tracepoint, n) whatever order the kernel ran them or the CPUs delivered them.
  */
-import { HarnessError } from '../../harness/errors.js';
+import { HarnessError } from '../../harness/common/errors.js';
 import type { ProbeNote } from '../elf-notes.js';
 import { parseArgSpec } from '../elf-notes.js';
 import type { TracepointName } from '../events.js';

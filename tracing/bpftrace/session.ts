@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
-import { HarnessError } from '../../harness/errors.js';
+import { HarnessError } from '../../harness/common/errors.js';
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
 

@@ -2,13 +2,13 @@
  * The USDT tracer: bitcoind's tracepoints through a pooled bpftrace session per binary, turned
  * into TraceEvents for the harness's nodes.
  */
-import { HarnessError } from '../../harness/errors.js';
+import { HarnessError } from '../../harness/common/errors.js';
 import type { TraceEvent, TracepointName } from '../events.js';
 import { hasProbes } from '../elf-notes.js';
 import { NET_TRACEPOINTS, tracepoint } from '../catalog.js';
 import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
 import type { RawRecord } from './parse.js';
-import { guardProcess, releaseProcess } from '../../harness/reaper.js';
+import { guardProcess, releaseProcess } from '../../harness/common/reaper.js';
 import { SessionPool, type PoolLease, type PoolSubscriber, type TracerPool } from './pool.js';
 import { RemotePool } from './daemon/client.js';
 import { TRACER_SOCKET_ENV } from './daemon/protocol.js';

@@ -4,7 +4,7 @@
  */
 import { readProbeNotes, type ProbeNote } from '../../../tracing/elf-notes.js';
 import { collapseProbes, diffProbes, formatProbeDiff, probeDiffJson } from '../../../tracing/probe-diff.js';
-import { usageError } from '../../errors.js';
+import { usageError } from '../../common/errors.js';
 import { EXIT_OK, parseCommandArgs, writeLine, type Command, type CommandIO } from '../command.js';
 
 const help = `regtest-harness probes — list or compare the USDT probes (.note.stapsdt) of ELF binaries

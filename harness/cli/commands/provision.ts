@@ -1,5 +1,5 @@
 import { resolveBitcoind } from '../../binary.js';
-import { usageError } from '../../errors.js';
+import { usageError } from '../../common/errors.js';
 import { DEFAULT_RELEASE_BASE_URL, DEFAULT_RELEASE_VERSION } from '../../provision/release.js';
 import { EXIT_OK, parseCommandArgs, writeLine, type Command } from '../command.js';
 

@@ -6,7 +6,7 @@
  * holds leases or waits for a reply.
  */
 import { createConnection, type Socket } from 'node:net';
-import { HarnessError } from '../../../harness/errors.js';
+import { HarnessError } from '../../../harness/common/errors.js';
 import { readProbeNotesCached, type ProbeNote } from '../../elf-notes.js';
 import type { PoolLease, PoolRequest, PoolSubscriber, TracerPool } from '../pool.js';
 import {

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { HarnessError } from '../../../harness/errors.js';
-import { guardPath, guardProcess, releasePath, releaseProcess } from '../../../harness/reaper.js';
+import { HarnessError } from '../../../harness/common/errors.js';
+import { guardPath, guardProcess, releasePath, releaseProcess } from '../../../harness/common/reaper.js';
 
 export interface LaunchOptions {
   keepAliveMs?: number;

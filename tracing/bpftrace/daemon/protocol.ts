@@ -4,7 +4,7 @@
  * so server and client agree by construction.
  */
 import type { Socket } from 'node:net';
-import { HarnessError, type HarnessErrorCode } from '../../../harness/errors.js';
+import { HarnessError, type HarnessErrorCode } from '../../../harness/common/errors.js';
 import type { TracepointName } from '../../events.js';
 import type { RawRecord } from '../parse.js';
 import type { PoolRequest } from '../pool.js';

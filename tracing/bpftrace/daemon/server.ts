@@ -6,7 +6,7 @@
  */
 import { existsSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { HarnessError } from '../../../harness/errors.js';
+import { HarnessError } from '../../../harness/common/errors.js';
 import { SessionPool, type PoolLease, type PoolRequest } from '../pool.js';
 import {
   messageWriter,

@@ -1,9 +1,9 @@
-import type { BitcoindBinary } from '../harness/binary.js';
-import { HarnessError, usageError } from '../harness/errors.js';
-import { usdtReadiness } from '../harness/doctor/tracer-decision.js';
-import { UsdtTracer } from './bpftrace/usdt-tracer.js';
-import { LogTracer } from './log-tracer.js';
-import type { Tracer } from './tracer.js';
+import type { BitcoindBinary } from '../binary.js';
+import { HarnessError, usageError } from '../common/errors.js';
+import { usdtReadiness } from './tracer-decision.js';
+import { UsdtTracer } from '../../tracing/bpftrace/usdt-tracer.js';
+import { LogTracer } from '../../tracing/log-tracer.js';
+import type { Tracer } from '../../tracing/tracer.js';
 
 export type TracerChoice = 'auto' | 'usdt' | 'log';
 export const TRACER_CHOICES: readonly TracerChoice[] = ['auto', 'usdt', 'log'];

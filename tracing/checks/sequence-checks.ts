@@ -3,9 +3,9 @@
  * of vitest so the CLI's scenario expectations can use the same rules and the same diffs.
  * Every rule looks at one node's side only: orders across the two nodes are not meaningful.
  */
-import { HarnessError } from '../errors.js';
-import type { ConnectionView, Role } from '../../tracing/connections.js';
-import { direction } from '../../tracing/events.js';
+import { HarnessError } from '../../harness/common/errors.js';
+import type { ConnectionView, Role } from '../connections.js';
+import { direction } from '../events.js';
 import { ANCHOR, MISMATCH, renderNodeTimeline, renderSentSideBySide, type Cell } from './diff.js';
 
 export interface CheckResult {

@@ -3,8 +3,8 @@
  * aligned, sizes shown, a gutter marker on the row that breaks the expectation. No colours: the
  * same text goes to terminals, CI logs and the CLI's report, and tests can match on it.
  */
-import type { ConnectionSide, ConnectionView, Role } from '../../tracing/connections.js';
-import { direction, type MessageEvent } from '../../tracing/events.js';
+import type { ConnectionSide, ConnectionView, Role } from '../connections.js';
+import { direction, type MessageEvent } from '../events.js';
 
 /** A message in a column: its type and its size in bytes (msg_size, the full size). */
 export interface SizedMessage {
