@@ -1,0 +1,90 @@
+import { HarnessError } from './errors.js';
+
+/**
+ * One timing and cancellation context, as Core's functional framework scales every wait by
+ * `--timeout-factor`: a network or a scenario takes `{ signal, timeoutFactor }` once and every
+ * wait below it inherits both. The defaults live here and nowhere else; feature code names a
+ * budget (`budget(timing, 'handshake')`) instead of writing a literal.
+ */
+export interface Timing {
+  /** Aborted on Ctrl-C/SIGTERM (or by the caller): every wait ends at once with the abort reason. */
+  signal?: AbortSignal;
+  /** Multiplies every timeout (slow or loaded machines): 1 by default, or REGTEST_HARNESS_TIMEOUT_FACTOR. */
+  timeoutFactor: number;
+}
+
+/** Unscaled budgets in milliseconds. */
+export const DEFAULT_TIMEOUTS = {
+  /** bitcoind answers RPC after spawn. */
+  nodeReady: 60_000,
+  /** RPC `stop` until the process has exited, before SIGTERM. */
+  nodeStop: 15_000,
+  /** SIGTERM until exit, before SIGKILL. */
+  sigtermGrace: 5_000,
+  /** One edge's handshake, both sides. */
+  handshake: 30_000,
+  /** A traced event or an RPC-visible state (mempool, peer list) that an action causes. */
+  event: 30_000,
+  /** Every node reaching a tip. */
+  blockSync: 60_000,
+  /** One RPC call. */
+  rpcCall: 60_000,
+  /** bpftrace compiles and attaches its probes. */
+  tracerAttach: 30_000,
+  /** A short helper process (`-version`, `bpftrace --version`). */
+  probeProcess: 10_000,
+} as const;
+
+export type TimeoutName = keyof typeof DEFAULT_TIMEOUTS;
+
+export const TIMEOUT_FACTOR_ENV = 'REGTEST_HARNESS_TIMEOUT_FACTOR';
+
+/** REGTEST_HARNESS_TIMEOUT_FACTOR (a positive number), else 1. A bad value is an error naming it. */
+export function timeoutFactorFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[TIMEOUT_FACTOR_ENV];
+  if (raw === undefined || raw === '') return 1;
+  const factor = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(factor > 0) || factor > 1000) {
+    throw new HarnessError('BAD_OPTION', `${TIMEOUT_FACTOR_ENV}=${raw} is not a timeout factor`, {
+      fix: `set ${TIMEOUT_FACTOR_ENV} to a positive number such as 2 (every timeout is multiplied by it), or unset it`,
+    });
+  }
+  return factor;
+}
+
+/** A context from optional parts: the factor defaults to the environment's. */
+export function makeTiming(parts: { signal?: AbortSignal | undefined; timeoutFactor?: number | undefined } = {}): Timing {
+  return { timeoutFactor: parts.timeoutFactor ?? timeoutFactorFromEnv(), ...(parts.signal ? { signal: parts.signal } : {}) };
+}
+
+/** The scaled budget in ms for one kind of wait. */
+export function budget(timing: Timing, name: TimeoutName): number {
+  return Math.round(DEFAULT_TIMEOUTS[name] * timing.timeoutFactor);
+}
+
+/** Scale an explicit millisecond value by the context's factor. */
+export function scaled(timing: Timing, ms: number): number {
+  return Math.round(ms * timing.timeoutFactor);
+}
+
+/** `{ signal }` when the context has one: spread into a wait's options. */
+export function abortable(timing: Timing): { signal?: AbortSignal } {
+  return timing.signal ? { signal: timing.signal } : {};
+}
+
+/** A timer that does not keep the process alive, cleared by the returned function. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
