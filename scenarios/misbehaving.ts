@@ -67,6 +67,7 @@ export const misbehaving: Scenario = {
   name: 'misbehaving',
   summary: 'node 1 sends node 0 a header with invalid proof of work; node 0 logs Misbehaving and drops the inbound peer',
   minNodes: 2,
+  tracepoints: ['net:misbehaving_connection'],
   defaults: { nodes: 2, topology: '1>0' },
   networkOptions: () => ({ fastRelay: false }),
   act: async (context) => {

@@ -10,6 +10,7 @@ import type { TracepointName } from '../events.js';
 import { readProbeNotesCached, type ProbeNote } from '../elf-notes.js';
 import type { RawRecord } from './parse.js';
 import { generateProgram, type BpftraceProgram } from './program.js';
+import { bpftraceVersion, locateBpftrace, supportsOneBody } from './locate.js';
 import { BpftraceSession, type SessionListener, type SessionOptions, type SessionStats } from './session.js';
 
 export interface PoolRequest {
@@ -135,8 +136,11 @@ export class SessionPool implements TracerPool {
 
   private async start(request: PoolRequest, tracepoints: TracepointName[]): Promise<BpftraceSession> {
     const probeNotes = await this.probeNotes(request.elfPath);
-    const program = generateProgram({ elfPath: request.elfPath, tracepoints, probeNotes, payloadBytes: request.payloadBytes });
-    return BpftraceSession.start(program, this.options);
+    const bpftracePath = this.options.bpftracePath ?? locateBpftrace()?.path;
+    // bpftrace ≥ 0.20: one probe body per tracepoint (fewer uprobes) and whole payloads.
+    const oneBody = bpftracePath !== undefined && supportsOneBody(bpftraceVersion(bpftracePath));
+    const program = generateProgram({ elfPath: request.elfPath, tracepoints, probeNotes, payloadBytes: request.payloadBytes, oneBody });
+    return BpftraceSession.start(program, { ...this.options, ...(bpftracePath ? { bpftracePath } : {}) });
   }
 
   private demultiplexer(entry: Entry): SessionListener {

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { HarnessError } from '../../harness/common/errors.js';
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
+import { locateBpftrace } from './locate.js';
 
 /** bpftrace 0.17 prints this on every run here; programs load fine (environment notes §7). */
 const HARMLESS_STDERR = [/couldn't set RLIMIT_MEMLOCK/];
@@ -70,18 +71,42 @@ function allowedCpus(): number[] {
   return cpus().map((_, k) => k);
 }
 
-export type Privilege = { kind: 'root' } | { kind: 'sudo' } | { kind: 'none'; reason: string };
+export type Privilege = { kind: 'root' } | { kind: 'capabilities' } | { kind: 'sudo' } | { kind: 'none'; reason: string };
 
-/** Whether bpftrace can run with the needed privileges: as root, or through passwordless sudo. */
-export function tracerPrivilege(): Privilege {
-  if (process.getuid?.() === 0) return { kind: 'root' };
-  const sudo = findOnPath('sudo');
-  if (sudo && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return { kind: 'sudo' };
-  return { kind: 'none', reason: sudo ? 'not root and `sudo -n` needs a password' : 'not root and sudo is not installed' };
+/** CAP_PERFMON (38) and CAP_BPF (39): what attaching uprobes and loading programs need without root. */
+const TRACING_CAPABILITIES = (1n << 38n) | (1n << 39n);
+
+/** Whether `mask` (a /proc/PID/status Cap* hex field) holds both tracing capabilities. */
+export function hasTracingCapabilities(status: string, field = 'CapAmb'): boolean {
+  const hex = new RegExp(`^${field}:\\s*([0-9a-f]+)`, 'mi').exec(status)?.[1];
+  return hex !== undefined && (BigInt(`0x${hex}`) & TRACING_CAPABILITIES) === TRACING_CAPABILITIES;
 }
 
+let privilegeMemo: Privilege | undefined;
+
+/**
+ * Whether bpftrace can run with the needed privileges: as root, with CAP_BPF and CAP_PERFMON in
+ * the ambient set (inherited by the bpftrace we spawn), or through passwordless sudo. Cheap
+ * checks only (no trial bpftrace run); remembered for the process.
+ */
+export function tracerPrivilege(): Privilege {
+  if (privilegeMemo) return privilegeMemo;
+  if (process.getuid?.() === 0) return (privilegeMemo = { kind: 'root' });
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    /* no procfs: no capabilities to see */
+  }
+  if (hasTracingCapabilities(status)) return (privilegeMemo = { kind: 'capabilities' });
+  const sudo = findOnPath('sudo');
+  if (sudo && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return (privilegeMemo = { kind: 'sudo' });
+  return (privilegeMemo = { kind: 'none', reason: sudo ? 'not root, no CAP_BPF+CAP_PERFMON, and `sudo -n` needs a password' : 'not root, no CAP_BPF+CAP_PERFMON, and sudo is not installed' });
+}
+
+/** The bpftrace the tracer runs (tracing/bpftrace/locate.ts: the private root's or the system's). */
 export function bpftraceBinary(): string | undefined {
-  return findOnPath('bpftrace');
+  return locateBpftrace()?.path;
 }
 
 function permissionError(reason: string): HarnessError {
@@ -173,7 +198,7 @@ export class BpftraceSession {
     // -B line: each record reaches us when printed (the barrier line above all).
     const args = ['-B', 'line', '-e', this.program.text];
     const [command, argv] =
-      privilege.kind === 'root'
+      privilege.kind !== 'sudo'
         ? [bpftrace, args]
         : ['sudo', ['-n', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bpftrace, ...args]];
 
