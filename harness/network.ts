@@ -52,8 +52,9 @@ const WALLET = 'harness';
 
 /**
  * N regtest nodes with a topology, an optional tracer attached before they connect, and
- * helpers to act on them. Flow: resolve binary → datadirs and ports → spawn (parallel) →
- * attach tracer (barrier) → connect → wait for handshakes. `dispose()` undoes all of it.
+ * helpers to act on them. Flow: resolve binary → datadirs and ports → spawn (parallel; with
+ * `rpc` connect mode the tracer attaches meanwhile) → attach tracer (barrier) → connect → wait for
+ * handshakes. `dispose()` undoes all of it.
  */
 export class Network {
   readonly nodes: BitcoinNode[];
@@ -129,15 +130,20 @@ export class Network {
     if (this.connectMode === 'startup') {
       for (const node of this.nodes) node.setConnect(this.edges.filter((e) => e.from === node.index).map((e) => this.node(e.to).p2pAddress));
     }
-    // A tracer that can see processes before they exist (bpftrace in path mode) goes live first,
-    // so startup connections are traced from their first message.
+    // A tracer that can see processes before they exist (bpftrace in path mode) goes live before
+    // the first connection: with -connect= that is the spawn, so it goes live first; with addnode
+    // it attaches while the nodes start (the barrier is before the dial, not before the spawn).
     const signal = this.options.signal;
-    await this.tracer?.prepare?.([this.binary.elfPath]);
+    const prepare = () => this.tracer?.prepare?.([this.binary.elfPath]);
+    if (this.connectMode === 'startup') await prepare();
     signal?.throwIfAborted();
     this.log(`starting ${this.nodes.length} node(s): ${this.binary.versionLine}`);
     const planned = this.nodes.map((node) => node.p2pAddress);
-    // allSettled: a node that fails must not leave its siblings starting while we dispose.
-    const started = await Promise.allSettled(this.nodes.map((node) => node.start()));
+    // allSettled: a node (or the attach) that fails must not leave its siblings starting while we dispose.
+    const started = await Promise.allSettled([
+      ...this.nodes.map((node) => node.start()),
+      ...(this.connectMode === 'startup' ? [] : [prepare()]),
+    ]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     signal?.throwIfAborted();
@@ -397,8 +403,9 @@ export class Network {
 
   private async teardown(): Promise<void> {
     untrackForSignals(this);
-    await this.tracer?.detach().catch(() => undefined);
-    await Promise.allSettled(this.nodes.map((node) => node.dispose()));
+    // At the same time: the tracer's detach (a sync, then bpftrace SIGKILLed without waiting for
+    // the kernel's uprobe detach) and the nodes' stop.
+    await Promise.allSettled([this.tracer?.detach(), ...this.nodes.map((node) => node.dispose())]);
     await this.removeDir();
     if (this.options.keep) this.log(`kept datadirs in ${this.dir}`);
   }

@@ -73,6 +73,8 @@ interface Entry {
 
 export class SessionPool implements TracerPool {
   private readonly entries = new Map<string, Entry>();
+  /** Sessions told to stop whose process may still be detaching (see BpftraceSession.stop). */
+  private readonly dying = new Set<BpftraceSession>();
 
   constructor(private readonly options: PoolOptions = {}) {}
 
@@ -175,7 +177,21 @@ export class SessionPool implements TracerPool {
     if (entry.subscribers.size > 0) return;
     if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
     const session = entry.session ?? (await entry.starting.catch(() => undefined));
-    await session?.stop();
+    if (session) await this.stopSession(session);
+  }
+
+  private async stopSession(session: BpftraceSession): Promise<void> {
+    this.dying.add(session);
+    void session.waitForExit().then(() => this.dying.delete(session));
+    await session.stop();
+  }
+
+  /**
+   * Resolves once every bpftrace this pool stopped has exited, i.e. the kernel has detached its
+   * uprobes. Stopping does not wait for that; a test that checks nothing is left running does.
+   */
+  async waitForExit(): Promise<void> {
+    await Promise.all([...this.dying].map((session) => session.waitForExit()));
   }
 
   /** Stops every session, used or not (end of a test run). */
@@ -186,7 +202,7 @@ export class SessionPool implements TracerPool {
       all.map(async (entry) => {
         if (entry.idleTimer) clearTimeout(entry.idleTimer);
         const session = entry.session ?? (await entry.starting.catch(() => undefined));
-        await session?.stop();
+        if (session) await this.stopSession(session);
       }),
     );
   }

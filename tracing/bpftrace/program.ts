@@ -285,6 +285,8 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
       ? {}
       : {
           BPFTRACE_STRLEN: String(BPFTRACE_MAX_STRLEN),
+          // The same on a newer bpftrace given this program (it renamed the variable).
+          BPFTRACE_MAX_STRLEN: String(BPFTRACE_MAX_STRLEN),
           // One counter per (thread, body): room for many threads over a long test run.
           BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS_MAX),
         },

@@ -335,14 +335,16 @@ export class BpftraceSession {
     return new HarnessError('TRACER_FAILED', message + exit, { fix, evidence: this.stderr.trim() || '(bpftrace wrote nothing to stderr)' });
   }
 
-  /** Ends bpftrace (its whole process group) and resolves when it has exited. */
+  /**
+   * Ends bpftrace (its whole process group) and resolves once it is told to: SIGKILL sent, our end
+   * of its pipes closed, the child unreferenced. It does not wait for the exit: the kernel detaches
+   * the uprobes one by one as the dying process closes them, ~0.11 s each (environment notes §9),
+   * and nothing of ours needs to wait for that. `waitForExit()` does, for whoever must see it gone.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     const child = this.child;
-    if (!child || child.pid === undefined || this.exitInfo) {
-      await this.exited;
-      return;
-    }
+    if (!child || child.pid === undefined || this.exitInfo) return;
     const signalGroup = (signal: NodeJS.Signals) => {
       if (this.viaSudo) {
         // bpftrace runs as root under sudo: only root may signal its group.
@@ -358,8 +360,19 @@ export class BpftraceSession {
     // SIGKILL, not SIGINT: bpftrace 0.17 takes 5–8 s to detach 24 uprobes on SIGINT, while on
     // SIGKILL the kernel detaches them as their fds close, and the probes' semaphores drop back to 0
     // (checked on the emitter: test/bpftrace-session.test.ts). Nothing is lost: we print no maps at
-    // END, lines already written stay readable in the pipe, and tracers sync() before releasing.
+    // END, and tracers sync() before releasing, so every record they need has been read already.
     signalGroup('SIGKILL');
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    // A one-shot CLI run may exit now; the dying process finishes its detach on its own, and the
+    // reaper (harness/common/reaper.ts) still has its pid until our 'close' handler releases it.
+    child.unref();
+  }
+
+  /** Resolves once bpftrace has exited: the kernel has finished detaching its uprobes. */
+  async waitForExit(): Promise<void> {
+    // stop() unreferenced the child; whoever waits for its exit keeps the process alive till then.
+    this.child?.ref();
     await this.exited;
   }
 }
