@@ -167,7 +167,7 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     parser.push('BTP 3 11 1 headers');
     const parsed = parser.push(`BTP 4 11 1 ${bytes.join(' ')}`);
     expect(parsed.kind).toBe('records');
-    const record = (parsed as { records: { args: Record<string, unknown> }[] }).records[0]!;
+    const record = (parsed as unknown as { records: { args: Record<string, unknown> }[] }).records[0]!;
     expect(record.args).toMatchObject({ peer_id: 7, msg_size: 300, msg_type: 'headers', msg_captured: 300, msg: bytes.join('') });
   });
 });

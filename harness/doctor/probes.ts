@@ -4,6 +4,7 @@
  */
 import { catalog, NET_TRACEPOINTS } from '../../tracing/catalog.js';
 import { readProbeNotes, type ProbeNote } from '../../tracing/elf-notes.js';
+import { damagedProbeSites } from '../../tracing/probe-sites.js';
 import { isHarnessError } from '../common/errors.js';
 import { missing, ok, warn, type CheckResult } from './check.js';
 import { elfBehindScript, isScript } from './wrapper-script.js';
@@ -50,7 +51,14 @@ export function describeCensus(census: ProbeCensus): string {
 /** The census of one ELF file, or the check result explaining why its notes cannot be read. */
 async function censusOf(elfPath: string): Promise<ProbeCensus | CheckResult> {
   try {
-    return probeCensus(await readProbeNotes(elfPath));
+    const notes = await readProbeNotes(elfPath);
+    const net = notes.filter((n) => n.provider === 'net');
+    const damaged = await damagedProbeSites(elfPath, net).catch(() => []);
+    if (damaged.length > 0) {
+      const sites = damaged.map((d) => `${d.tracepoint} at ${d.location} holds 0x${d.found}`).join(', ');
+      return missing('bitcoind.probes', `${elfPath} was modified: ${sites} instead of a NOP; those probes never fire or fail to attach`, 'use an unmodified copy of the binary (compare its sha256 with the build\'s), or --tracer log');
+    }
+    return probeCensus(notes);
   } catch (error) {
     if (!isHarnessError(error)) throw error;
     return missing('bitcoind.probes', `cannot read the probes of ${elfPath}: ${error.message}`, error.fix);

@@ -5,6 +5,7 @@
 import { HarnessError } from '../../harness/common/errors.js';
 import type { TraceEvent, TracepointName } from '../events.js';
 import { hasProbes } from '../elf-notes.js';
+import { damagedProbeSites } from '../probe-sites.js';
 import { DEFAULT_USDT_TRACEPOINTS, tracepoint } from '../catalog.js';
 import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
 import type { RawRecord } from './parse.js';
@@ -123,6 +124,7 @@ export class UsdtTracer implements Tracer {
       failed: (error) => this.sink?.fail(error),
     };
     const tracepoints = await this.tracepointsFor(elfPath);
+    await this.refuseDamagedSites(elfPath, tracepoints);
     const lease = await this.pool.acquire({ elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids, allPids }, subscriber);
     // A kept-alive session may have lost records for an earlier test: count ours only.
     this.lostBaseline.set(subscriber, lease.stats().lostRecords);
@@ -130,6 +132,17 @@ export class UsdtTracer implements Tracer {
     const attached = { lease, subscriber };
     this.attachedNow.push(attached);
     return attached;
+  }
+
+  /** A probe site that is not a NOP would never fire or not attach: say so instead of tracing half. */
+  private async refuseDamagedSites(elfPath: string, tracepoints: readonly TracepointName[]): Promise<void> {
+    const notes = (await this.pool.probeNotes(elfPath)).filter((n) => tracepoints.includes(`${n.provider}:${n.name}` as TracepointName));
+    const damaged = await damagedProbeSites(elfPath, notes).catch(() => []);
+    if (damaged.length === 0) return;
+    const sites = damaged.map((d) => `${d.tracepoint} at ${d.location} holds 0x${d.found}`).join(', ');
+    throw new HarnessError('NO_PROBES', `${elfPath} was modified: ${sites} instead of a NOP, so those probes cannot be traced`, {
+      fix: 'use an unmodified copy of the binary (compare its sha256 with the build\'s); a probe site holding 0xcc is a breakpoint written into the file',
+    });
   }
 
   private async tracepointsFor(elfPath: string): Promise<readonly TracepointName[]> {
