@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { resolveBitcoind } from '../../harness/binary.js';
+import { isHarnessError } from '../../harness/common/errors.js';
+import { compareVersions } from '../../harness/common/version.js';
+import { notApplicableReason, runScenario, SCENARIOS } from '../../scenarios/index.js';
+import { coreBuilds, coreBuildsSkipReason } from '../helpers/core-builds.js';
+import { failureReport } from '../helpers/scenario.js';
+
+/**
+ * Every scenario on every shared Core build, with the usdt tracer: each one passes, or is "not
+ * applicable" exactly where the scenario itself declares so (Scenario.appliesTo) — and then the
+ * runner refuses it before starting anything. One describe per build; within it the scenarios run
+ * concurrently (each on its own ports and datadirs; bpftrace sessions are shared through the
+ * tracer daemon of vitest.matrix.config.ts's globalSetup).
+ */
+const skip = coreBuildsSkipReason();
+
+describe.skipIf(skip)(skip ? `every scenario on every Core build — skipped: ${skip}` : 'every scenario on every Core build (usdt tracer)', () => {
+  for (const build of coreBuilds()) {
+    describe.concurrent(`bitcoind ${build.tag}`, () => {
+      for (const scenario of SCENARIOS) {
+        it(`${scenario.name}`, async () => {
+          const binary = await resolveBitcoind({ bitcoind: build.bitcoind });
+          expect(compareVersions(binary.version, build.version), `${build.bitcoind} says it is v${binary.version}`).toBe(0);
+          const reason = notApplicableReason(scenario, binary);
+          if (reason !== undefined) {
+            // Declared n/a: a one-line reason, and the runner refuses before any node starts.
+            expect(reason).not.toContain('\n');
+            const refused = await runScenario(scenario, { tracer: 'usdt', bitcoind: binary }).then(
+              () => undefined,
+              (error: unknown) => error,
+            );
+            expect(isHarnessError(refused, 'NOT_APPLICABLE'), String(refused)).toBe(true);
+            return;
+          }
+          const result = await runScenario(scenario, { tracer: 'usdt', bitcoind: binary });
+          expect(result.tracer).toBe('usdt');
+          expect(result.passed, failureReport(result)).toBe(true);
+        });
+      }
+    });
+  }
+});
