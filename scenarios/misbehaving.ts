@@ -10,7 +10,7 @@
  */
 import type { BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
-import { budget, makeTiming } from '../harness/common/timing.js';
+import { abortable, budget } from '../harness/common/timing.js';
 import { versionAtLeast } from '../harness/common/version.js';
 import { waitUntil } from '../harness/common/wait.js';
 import { RpcError } from '../harness/rpc.js';
@@ -106,12 +106,12 @@ export const misbehaving: Scenario = {
     } else {
       // No connection tracepoints before v29 (USDT): the close is visible only in the victim's
       // peer list, which Core prunes in its socket thread shortly after the punishment.
-      const timing = makeTiming({ signal: context.signal });
+      const { timing } = network;
       const victim = network.node(run.victim);
       await waitUntil(async () => !(await victim.rpc.call('getpeerinfo')).some((p) => p.id === run.victimPeerId), {
         description: `${description}, as getpeerinfo shows`,
         timeoutMs: budget(timing, 'event'),
-        ...(timing.signal ? { signal: timing.signal } : {}),
+        ...abortable(timing),
       });
     }
   },
