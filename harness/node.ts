@@ -168,7 +168,7 @@ export class BitcoinNode {
       connect: this.connectTo,
       addnode: this.options.addnode ?? [],
       fastRelay: this.options.fastRelay ?? true,
-      majorVersion: Number.parseInt(this.binary.version, 10),
+      version: this.binary.version,
       v2transport: this.options.v2transport,
       extraArgs: this.options.extraArgs ?? [],
     }), { mode: 0o600 });

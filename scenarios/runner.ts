@@ -8,6 +8,7 @@ import { chooseTracer, type TracerChoice } from '../harness/doctor/choose-tracer
 import type { TraceEvent } from '../tracing/events.js';
 import type { ReportNode } from '../tracing/report/nodes.js';
 import type { Tracer } from '../tracing/tracer.js';
+import { assertApplies } from './applicability.js';
 import type { CheckResult, Scenario, ScenarioContext } from './types.js';
 
 export interface RunScenarioOptions {
@@ -46,7 +47,8 @@ export interface ScenarioResult {
 /**
  * Run one scenario end to end: network up with the tracer attached before anyone connects,
  * actions, expectations, teardown. A failed expectation is a result (passed: false), not a throw;
- * environment problems (no binary, bad topology) throw HarnessError.
+ * environment problems (no binary, bad topology) throw HarnessError, and so does a scenario that
+ * does not apply to the binary (NOT_APPLICABLE, before anything starts).
  */
 export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const nodes = options.nodes ?? scenario.defaults.nodes;
@@ -58,6 +60,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const topology = options.topology ?? scenario.defaults.topology;
   parseTopology(topology, nodes); // bad topology fails before anything starts
   const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
+  assertApplies(scenario, binary);
   const chosen = typeof options.tracer === 'object' ? { tracer: options.tracer, reason: `tracer: ${options.tracer.source}` } : await chooseTracer(options.tracer ?? 'auto', binary);
   const log = options.log ?? (() => undefined);
   log(chosen.reason);
