@@ -21,7 +21,7 @@ async function skipReason(): Promise<string | false> {
   if (process.getuid?.() !== 0) return 'not root: bpftrace needs root to attach uprobes';
   if (!bpftrace || !supportsOneBody(bpftrace.version)) return `bpftrace ≥ 0.20 is needed for whole payloads (${bpftrace ? bpftrace.reason : 'none installed'}); node scripts/setup.mjs provides one`;
   const damaged = await damagedProbeSites(build!.bitcoind, await readProbeNotes(build!.bitcoind));
-  if (damaged.length > 0) return `${build!.bitcoind} was modified (${damaged.map((d) => `${d.tracepoint} holds 0x${d.found}`).join(', ')}): its outbound probes cannot be traced`;
+  if (damaged.length > 0) return `${build!.bitcoind} was modified (${damaged.map((d) => `${d.probe} holds 0x${d.byte.toString(16)}`).join(', ')}): its outbound probes cannot be traced`;
   return false;
 }
 const skip = await skipReason();

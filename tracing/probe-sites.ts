@@ -1,59 +1,86 @@
 /**
- * Is each probe site still the NOP the compiler put there? A USDT probe is a NOP at the note's
- * location; the kernel puts its breakpoint (int3 on x86-64) in the traced process's copy of the
- * page, never in the file. A file that holds int3 at a probe site was modified (seen here: a
- * shared v29.0rc3 bitcoind with int3 at net:outbound_message and net:outbound_connection); the
- * kernel then refuses that uprobe (bpftrace 0.23: "cannot attach uprobe, Invalid argument") or,
- * on bpftrace 0.17, the probe silently never fires — a trace with no outbound messages.
+ * Is every USDT probe site still the `nop` that sys/sdt.h compiled there? A tracer puts its own
+ * breakpoint over that nop at attach time; if the file itself already holds something else (an
+ * `int3` written into it, say), the kernel refuses the uprobe — and a semaphore-gated tracepoint
+ * (Core ≥ v29) then never fires, silently: its semaphore is only raised by an installed uprobe.
+ * The shared v29.0rc3 build once arrived with two such bytes (outbound_connection,
+ * outbound_message), and every scenario "saw" nodes that never sent anything.
+ *
+ * Only x86 (32 and 64 bit) is checked, where sdt.h's nop is the single byte 0x90.
  */
 import { open } from 'node:fs/promises';
 import type { ProbeNote } from './elf-notes.js';
 
-export interface DamagedSite {
-  tracepoint: string;
+export interface DamagedProbeSite {
+  /** "net:outbound_message". */
+  probe: string;
+  /** The note's address of the site, "0x…". */
   location: string;
-  /** The byte found, e.g. "cc". */
-  found: string;
+  /** What the file holds there instead of the nop, e.g. 0xcc (int3). */
+  byte: number;
 }
 
-const X86_64 = 62;
-const NOP_X86 = 0x90;
+const X86_NOP = 0x90;
+const EM_386 = 3;
+const EM_X86_64 = 62;
+const PT_LOAD = 1;
 
-/** (address, file offset, size) of every section with an address: ELF64 little-endian only. */
-async function sections(file: Awaited<ReturnType<typeof open>>): Promise<{ addr: bigint; offset: bigint; size: bigint }[] | undefined> {
-  const header = Buffer.alloc(64);
-  await file.read(header, 0, 64, 0);
-  if (header.readUInt32BE(0) !== 0x7f454c46 || header[4] !== 2 || header[5] !== 1 || header.readUInt16LE(18) !== X86_64) return undefined;
-  const tableOffset = header.readBigUInt64LE(0x28);
-  const entrySize = header.readUInt16LE(0x3a);
-  const count = header.readUInt16LE(0x3c);
-  if (tableOffset === 0n || entrySize < 64 || count === 0) return undefined;
-  const table = Buffer.alloc(entrySize * count);
-  await file.read(table, 0, table.length, Number(tableOffset));
-  return Array.from({ length: count }, (_, i) => ({
-    addr: table.readBigUInt64LE(i * entrySize + 0x10),
-    offset: table.readBigUInt64LE(i * entrySize + 0x18),
-    size: table.readBigUInt64LE(i * entrySize + 0x20),
-  })).filter((s) => s.addr !== 0n);
+interface LoadSegment {
+  offset: number;
+  vaddr: number;
+  filesz: number;
 }
 
-/** Probe sites of `notes` that do not hold a NOP in `elfPath` (x86-64; other machines are not checked). */
-export async function damagedProbeSites(elfPath: string, notes: readonly ProbeNote[]): Promise<DamagedSite[]> {
-  const file = await open(elfPath, 'r');
+/** The probe sites of `notes` in `elfPath` that are not a nop (empty where the check does not apply). */
+export async function damagedProbeSites(elfPath: string, notes: readonly ProbeNote[]): Promise<DamagedProbeSite[]> {
+  if (notes.length === 0) return [];
+  const handle = await open(elfPath, 'r');
   try {
-    const table = await sections(file);
-    if (!table) return [];
-    const damaged: DamagedSite[] = [];
-    const byte = Buffer.alloc(1);
+    const read = async (offset: number, length: number): Promise<Buffer> => {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    };
+    const header = await read(0, 64);
+    if (header.length < 52 || header.readUInt32BE(0) !== 0x7f454c46 || header[5] !== 1) return [];
+    const is64 = header[4] === 2;
+    const machine = header.readUInt16LE(0x12);
+    if (machine !== EM_X86_64 && machine !== EM_386) return [];
+    const segments = await loadSegments(read, header, is64);
+    const damaged: DamagedProbeSite[] = [];
     for (const note of notes) {
-      const location = BigInt(note.location);
-      const section = table.find((s) => location >= s.addr && location < s.addr + s.size);
-      if (!section) continue;
-      await file.read(byte, 0, 1, Number(location - section.addr + section.offset));
-      if (byte[0] !== NOP_X86) damaged.push({ tracepoint: `${note.provider}:${note.name}`, location: note.location, found: byte[0]!.toString(16).padStart(2, '0') });
+      const address = Number(BigInt(note.location));
+      const segment = segments.find((s) => address >= s.vaddr && address < s.vaddr + s.filesz);
+      if (!segment) continue; // not in the file (prelinked or relocatable): nothing to compare
+      const [byte] = await read(segment.offset + (address - segment.vaddr), 1);
+      if (byte !== undefined && byte !== X86_NOP) damaged.push({ probe: `${note.provider}:${note.name}`, location: note.location, byte });
     }
     return damaged;
   } finally {
-    await file.close();
+    await handle.close();
   }
+}
+
+async function loadSegments(read: (offset: number, length: number) => Promise<Buffer>, header: Buffer, is64: boolean): Promise<LoadSegment[]> {
+  const tableOffset = is64 ? Number(header.readBigUInt64LE(0x20)) : header.readUInt32LE(0x1c);
+  const entrySize = header.readUInt16LE(is64 ? 0x36 : 0x2a);
+  const count = header.readUInt16LE(is64 ? 0x38 : 0x2c);
+  if (tableOffset === 0 || entrySize === 0) return [];
+  const table = await read(tableOffset, entrySize * count);
+  const segments: LoadSegment[] = [];
+  for (let i = 0; i < count && (i + 1) * entrySize <= table.length; i++) {
+    const at = i * entrySize;
+    if (table.readUInt32LE(at) !== PT_LOAD) continue;
+    segments.push(
+      is64
+        ? { offset: Number(table.readBigUInt64LE(at + 8)), vaddr: Number(table.readBigUInt64LE(at + 0x10)), filesz: Number(table.readBigUInt64LE(at + 0x20)) }
+        : { offset: table.readUInt32LE(at + 4), vaddr: table.readUInt32LE(at + 8), filesz: table.readUInt32LE(at + 0x10) },
+    );
+  }
+  return segments;
+}
+
+/** "net:outbound_message at 0x156f2c holds 0xcc (int3), not a nop". */
+export function describeDamagedSite(site: DamagedProbeSite): string {
+  return `${site.probe} at ${site.location} holds 0x${site.byte.toString(16).padStart(2, '0')}${site.byte === 0xcc ? ' (int3)' : ''}, not a nop`;
 }
