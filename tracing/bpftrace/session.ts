@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { HarnessError } from '../../harness/common/errors.js';
+import { signalGroup } from '../../harness/common/child-process/signal.js';
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
 import { locateBpftrace } from './locate.js';
@@ -345,27 +346,16 @@ export class BpftraceSession {
     this.stopping = true;
     const child = this.child;
     if (!child || child.pid === undefined || this.exitInfo) return;
-    const signalGroup = (signal: NodeJS.Signals) => {
-      if (this.viaSudo) {
-        // bpftrace runs as root under sudo: only root may signal its group.
-        spawnSync('sudo', ['-n', 'kill', `-${signal.slice(3)}`, '--', `-${child.pid}`], { stdio: 'ignore', timeout: 5000 });
-        return;
-      }
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        /* already gone */
-      }
-    };
     // SIGKILL, not SIGINT: bpftrace 0.17 takes 5–8 s to detach 24 uprobes on SIGINT, while on
     // SIGKILL the kernel detaches them as their fds close, and the probes' semaphores drop back to 0
     // (checked on the emitter: test/bpftrace-session.test.ts). Nothing is lost: we print no maps at
     // END, and tracers sync() before releasing, so every record they need has been read already.
-    signalGroup('SIGKILL');
+    // Under sudo bpftrace runs as root: only root may signal its group (signalGroup goes through sudo).
+    signalGroup(child.pid, 'SIGKILL', { viaSudo: this.viaSudo });
     child.stdout?.destroy();
     child.stderr?.destroy();
     // A one-shot CLI run may exit now; the dying process finishes its detach on its own, and the
-    // reaper (harness/common/reaper.ts) still has its pid until our 'close' handler releases it.
+    // reaper (harness/common/child-process/reaper.ts) still has its pid until our 'close' handler releases it.
     child.unref();
   }
 
