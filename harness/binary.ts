@@ -1,7 +1,6 @@
 import { constants as fsConstants } from 'node:fs';
 import { access, open, realpath, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { HarnessError, isHarnessError } from './common/errors.js';
 import { defaultCacheDir } from './provision/cache.js';
 import { findCachedDebian, provisionDebian } from './provision/debian.js';
@@ -67,6 +66,8 @@ async function findElf(path: string): Promise<{ elfPath: string; note?: string }
 }
 
 async function runVersion(path: string): Promise<string> {
+  // Imported here, not at the top: commands that never identify a binary do not load execa.
+  const { execa } = await import('execa');
   const result = await execa(path, ['-version'], { timeout: VERSION_TIMEOUT_MS, reject: false, stdin: 'ignore' });
   if (result.timedOut) {
     throw new HarnessError('NOT_BITCOIND', `${path} is not bitcoind: \`-version\` did not finish within ${VERSION_TIMEOUT_MS / 1000} s`, { fix: POINT_AT_BITCOIND });

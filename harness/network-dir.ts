@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import { dir as makeTempDir } from 'tmp-promise';
 import { guardPath, releasePath } from './common/child-process/reaper.js';
 import { HarnessError } from './common/errors.js';
 
@@ -17,6 +16,7 @@ export interface NetworkDir {
 export async function makeNetworkDir(rootDir: string | undefined, keep: boolean): Promise<NetworkDir> {
   let path: string;
   try {
+    const { dir: makeTempDir } = await import('tmp-promise'); // loaded by commands that start a network only
     ({ path } = await makeTempDir({ prefix: 'regtest-harness-', mode: 0o700, ...(rootDir === undefined ? {} : { tmpdir: rootDir }) }));
   } catch (error) {
     throw new HarnessError('DATADIR_UNWRITABLE', `cannot create the network directory under ${rootDir ?? 'the system temp dir'}: ${(error as Error).message}`, {

@@ -6,10 +6,16 @@ export type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';
 export type * from './rpc-types.js';
 
 // bitcoin-core 5 is CommonJS; load it through require so the ESM build needs no interop flags.
+// Loaded at the first call, not at import: it pulls in `request` (0.5–1.3 s here), which commands
+// without RPC (scenarios, probes, --help) must not pay, and a run pays it while its nodes start.
 const require = createRequire(import.meta.url);
-const BitcoinCoreClient = require('bitcoin-core') as new (options: Record<string, unknown>) => {
+type BitcoinCoreClientType = new (options: Record<string, unknown>) => {
   command(method: string, ...params: unknown[]): Promise<unknown>;
 };
+let bitcoinCoreClient: BitcoinCoreClientType | undefined;
+function BitcoinCoreClientClass(): BitcoinCoreClientType {
+  return (bitcoinCoreClient ??= require('bitcoin-core') as BitcoinCoreClientType);
+}
 
 export interface RpcEndpoint {
   host: string;
@@ -37,17 +43,18 @@ export class RpcError extends Error {
  * be swapped without touching callers; wallet calls get their own client routed to /wallet/<name>.
  */
 export class Rpc {
-  private readonly clients = new Map<string, InstanceType<typeof BitcoinCoreClient>>();
+  private readonly clients = new Map<string, InstanceType<BitcoinCoreClientType>>();
 
   constructor(
     private readonly endpoint: RpcEndpoint,
     private readonly timeoutMs = 60_000,
   ) {}
 
-  private client(wallet: string | undefined): InstanceType<typeof BitcoinCoreClient> {
+  private client(wallet: string | undefined): InstanceType<BitcoinCoreClientType> {
     const key = wallet ?? '';
     let client = this.clients.get(key);
     if (!client) {
+      const BitcoinCoreClient = BitcoinCoreClientClass();
       client = new BitcoinCoreClient({
         host: `http://${this.endpoint.host}:${this.endpoint.port}`,
         username: this.endpoint.username,

@@ -28,11 +28,12 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
     writeLine(io.stdout, topLevelHelp());
     return name === undefined ? EXIT_USAGE_OR_ENVIRONMENT : EXIT_OK;
   }
-  const command: Command | undefined = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     writeLine(io.stderr, `regtest-harness: unknown command '${name}' — run 'regtest-harness --help' to list the commands`);
     return EXIT_USAGE_OR_ENVIRONMENT;
   }
+  const command: Command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     writeLine(io.stdout, command.help);
     return EXIT_OK;

@@ -4,7 +4,6 @@
  * falls back to evidence that the syscall is compiled in.
  */
 import { readFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import type { Privilege } from '../../tracing/bpftrace/session.js';
 import { missing, ok, warn, type CheckResult } from './check.js';
 import { describeOption, type KernelConfig } from './kernel-config.js';
@@ -34,6 +33,7 @@ export function probeBpf(bpftrace: string, privilege: Exclude<Privilege['kind'],
 async function runProbe(bpftrace: string, privilege: Exclude<Privilege['kind'], 'none'>): Promise<BpfProbeOutcome> {
   const [file, args] = privilege !== 'sudo' ? [bpftrace, ['-e', PROBE_PROGRAM]] : ['sudo', ['-n', bpftrace, '-e', PROBE_PROGRAM]];
   const command = `${privilege === 'sudo' ? 'sudo -n ' : ''}bpftrace -e '${PROBE_PROGRAM}'`;
+  const { execa } = await import('execa'); // loaded only when a check runs a process
   const result = await execa(file, args, { reject: false, timeout: PROBE_TIMEOUT_MS, stdin: 'ignore' });
   if (result.exitCode === 0 && !result.timedOut) return { ok: true, command };
   const said = String(result.stderr)

@@ -2,7 +2,6 @@
  * bpftrace itself: installed (and which version), and whether it can get the privileges it needs,
  * as root or through passwordless sudo — the same rule the bpftrace session applies.
  */
-import { execa } from 'execa';
 import { tracerPrivilege, type Privilege } from '../../tracing/bpftrace/session.js';
 import { locateBpftrace, supportsOneBody, type LocatedBpftrace } from '../../tracing/bpftrace/locate.js';
 import { missing, ok, type CheckResult } from './check.js';
@@ -38,6 +37,7 @@ export async function checkBpftraceInstalled(path: string | undefined, located?:
   if (located?.path === path && located.version) {
     return ok('bpftrace.installed', `bpftrace v${located.version} at ${path} (${describeShape(located.version)}): ${located.reason}`);
   }
+  const { execa } = await import('execa'); // loaded only when a check runs a process
   const result = await execa(path, ['--version'], { reject: false, timeout: VERSION_TIMEOUT_MS, stdin: 'ignore' });
   const version = String(result.stdout).trim().split('\n')[0] ?? '';
   if (result.exitCode !== 0 || !/^bpftrace v?\d/.test(version)) {

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { access, chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
-import { execa } from 'execa';
 import { privateRootDir } from '../common/cache-dir.js';
 import { HarnessError } from '../common/errors.js';
 import { findDebianMirror } from './apt-sources.js';
@@ -144,6 +143,7 @@ async function privateApt(scratch: string, mirror: string, suite: string, keyrin
 async function runTool(tool: string, args: string[], what: string, fix: string, cwd?: string, signal?: AbortSignal): Promise<string> {
   signal?.throwIfAborted();
   try {
+    const { execa } = await import('execa'); // provisioning only: not loaded by other commands
     const result = await execa(tool, args, { cwd, timeout: APT_TIMEOUT_MS, env: { LC_ALL: 'C' }, ...(signal ? { cancelSignal: signal } : {}) });
     return result.stdout;
   } catch (error) {
@@ -155,6 +155,7 @@ async function runTool(tool: string, args: string[], what: string, fix: string, 
 
 async function requireTool(tool: string, otherwise: string): Promise<void> {
   try {
+    const { execa } = await import('execa');
     await execa(tool, ['--version'], { timeout: 10_000 });
   } catch {
     throw new HarnessError('PROVISION_FAILED', `${tool} is not available: the Debian provisioner needs a Debian-based system`, {

@@ -1,6 +1,5 @@
 import { access, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { HarnessError } from '../common/errors.js';
 import { isDirectory, makeScratchDir, publishInstall, withCacheLock } from './cache.js';
 import { downloadToFile, fetchText, type DownloadTimeouts, type ProgressStream } from './download.js';
@@ -118,6 +117,7 @@ export async function provisionRelease(options: ReleaseOptions): Promise<Release
       // Extract only after the hash matched; then drop the tarball so the install is just the tree.
       const tree = join(scratch, 'tree');
       await mkdir(tree);
+      const { execa } = await import('execa'); // only when a tarball is unpacked
       await execa('tar', ['-xzf', tarballPath, '-C', tree, '--no-same-owner']).catch((error: unknown) => {
         throw new HarnessError('PROVISION_FAILED', `cannot extract ${file}: ${(error as Error).message.split('\n')[0]}`, {
           fix: 'make sure the system `tar` and `gzip` are installed and the cache directory has free space',

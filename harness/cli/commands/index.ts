@@ -1,10 +1,22 @@
 import type { Command } from '../command.js';
-import { doctorCommand } from './doctor.js';
-import { probesCommand } from './probes.js';
-import { provisionCommand } from './provision.js';
-import { upCommand } from './up.js';
-import { runCommand } from './run.js';
-import { scenariosCommand } from './scenarios.js';
+
+/**
+ * A command as the top-level help lists it; its module (and what that imports: the network,
+ * bitcoin-core, execa…) is loaded only when the command runs, so `regtest-harness scenarios` or
+ * `--help` do not pay for `run`. test/cli-commands.test.ts checks each entry against its module.
+ */
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
 
 /** Every CLI command, in the order --help lists them. */
-export const commands: Command[] = [provisionCommand, upCommand, runCommand, scenariosCommand, probesCommand, doctorCommand];
+export const commands: CommandEntry[] = [
+  { name: 'provision', summary: 'find or download a bitcoind (official release or Debian) and print its path', load: async () => (await import('./provision.js')).provisionCommand },
+  { name: 'up', summary: 'start a regtest network and keep it up until Ctrl-C', load: async () => (await import('./up.js')).upCommand },
+  { name: 'run', summary: 'run a scenario: traced network, actions, expectations (exit 1 when one fails)', load: async () => (await import('./run.js')).runCommand },
+  { name: 'scenarios', summary: 'list the scenarios run knows', load: async () => (await import('./scenarios.js')).scenariosCommand },
+  { name: 'probes', summary: 'list the USDT probes of a binary, or diff two binaries (--diff a b)', load: async () => (await import('./probes.js')).probesCommand },
+  { name: 'doctor', summary: "check kernel, bpftrace, privileges and bitcoind; say which tracer auto picks", load: async () => (await import('./doctor.js')).doctorCommand },
+];
