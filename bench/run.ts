@@ -15,6 +15,8 @@ import { timeHarnessReady, timeNetworkHandshakes } from './harness-timings.js';
 import { ratio, summarize, type Summary } from './stats.js';
 import { formatMs, formatRange, formatRatio, renderTable, type Column } from './table.js';
 import { runTracerBench, tracerSkipReason, type TracerFigures } from './tracer.js';
+import { renderWholeProcess, runWholeProcessBench, type WholeProcessFigures } from './whole-process.js';
+import { usdtReadiness } from '../harness/doctor/tracer-decision.js';
 import { renderTracerReport } from './tracer-report.js';
 
 const USAGE = `usage: npm run bench -- [options]    (or: node dist/bench/run.js [options])
@@ -24,7 +26,8 @@ const USAGE = `usage: npm run bench -- [options]    (or: node dist/bench/run.js 
   --json PATH       also write the figures as JSON to PATH
   --bitcoind PATH   the bitcoind to use (default: the harness's usual resolution, e.g. $BITCOIND)
   --tracer          the tracer section only (bpftrace attach latency, events/s, log tracer latency)
-  --no-tracer       the startup section only
+  --no-tracer       the startup and whole-process sections only
+  --whole           the whole-process section only (run handshake, log vs usdt vs bare, 2 and 8 nodes, teardown)
 By default both run; the tracer section is skipped, with the reason, where USDT cannot run
 (it needs root, bpftrace, cc and sys/sdt.h for the USDT emitter).`;
 
@@ -38,6 +41,8 @@ interface Args {
   jsonPath: string | undefined;
   bitcoind: string | undefined;
   tracer: TracerMode;
+  /** Only the whole-process section. */
+  wholeOnly: boolean;
 }
 
 class UsageError extends Error {}
@@ -52,6 +57,7 @@ function parseCliArgs(argv: readonly string[]): Args | 'help' {
       json: { type: 'string' },
       bitcoind: { type: 'string' },
       tracer: { type: 'boolean', default: false },
+      whole: { type: 'boolean', default: false },
       'no-tracer': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -62,7 +68,7 @@ function parseCliArgs(argv: readonly string[]): Args | 'help' {
   const nodeCounts = values.nodes.split(',').map((part) => positiveInteger(part.trim(), '--nodes'));
   if (values.tracer && values['no-tracer']) throw new UsageError('--tracer and --no-tracer exclude each other');
   const tracer: TracerMode = values.tracer ? 'only' : values['no-tracer'] ? 'skip' : 'default';
-  return { runs, quick: values.quick, nodeCounts, jsonPath: values.json, bitcoind: values.bitcoind, tracer };
+  return { runs, quick: values.quick, nodeCounts, jsonPath: values.json, bitcoind: values.bitcoind, tracer, wholeOnly: values.whole };
 }
 
 function positiveInteger(text: string, flag: string): number {
@@ -285,8 +291,20 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  let whole: WholeProcessFigures | undefined;
+  if (args.wholeOnly || args.tracer !== 'only') {
+    const binary = await resolveBitcoind({ ...(args.bitcoind === undefined ? {} : { bitcoind: args.bitcoind }), onProgress: progress });
+    const usdt = await usdtReadiness(binary.elfPath).catch((error: Error) => ({ ok: false, reason: error.message }));
+    whole = await runWholeProcessBench(ctx, binary, usdt);
+    machine.loadAverage1mEnd = loadNow();
+    console.log(`## Whole process (start to exit), medians of ${ctx.runs} interleaved run(s), ${binary.versionLine}\n`);
+    console.log(`${machineLine(machine)}\n`);
+    console.log(renderWholeProcess(whole));
+    console.log('');
+  }
+
   let results: NodeCountResult[] | undefined;
-  if (args.tracer !== 'only') {
+  if (!args.wholeOnly && args.tracer !== 'only') {
     const binary = await resolveBitcoind({ ...(args.bitcoind === undefined ? {} : { bitcoind: args.bitcoind }), onProgress: progress });
     const startup: StartupContext = { ...ctx, binary };
     machine.bitcoind = binary.versionLine;
@@ -305,7 +323,7 @@ async function main(): Promise<number> {
   }
 
   let tracer: TracerFigures | undefined;
-  if (args.tracer !== 'skip') {
+  if (!args.wholeOnly && args.tracer !== 'skip') {
     if (args.tracer === 'only') console.log('# regtest-harness tracer benchmark');
     console.log('');
     if (tracerSkip) {
@@ -319,7 +337,7 @@ async function main(): Promise<number> {
   }
 
   if (args.jsonPath) {
-    await writeFile(args.jsonPath, toJson(ctx.runs, machine, results, tracer));
+    await writeFile(args.jsonPath, JSON.stringify({ ...(JSON.parse(toJson(ctx.runs, machine, results, tracer)) as object), wholeProcess: whole }, null, 2));
     progress(`figures written to ${args.jsonPath}`);
   }
   return 0;

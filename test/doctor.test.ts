@@ -22,6 +22,7 @@ import { checkBpftraceInstalled, checkPrivilege } from '../harness/doctor/bpftra
 import { parseKernelConfig } from '../harness/doctor/kernel-config.js';
 import { checkKernelVersion } from '../harness/doctor/kernel.js';
 import { bpftraceBinary } from '../tracing/bpftrace/session.js';
+import { locateBpftrace } from '../tracing/bpftrace/locate.js';
 import { sdtToolchain } from './helpers/readelf.js';
 
 const cli = runCli;
@@ -74,7 +75,10 @@ describe.skipIf(privilegedSkip !== undefined)(`doctor on a root machine with bpf
     expect(byId(checks, 'kernel.uprobes')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/perf event type \d+/) });
     // BTF is optional: ok when the kernel exports it, otherwise only a warning.
     expect(byId(checks, 'kernel.btf').status).toBe(existsSync('/sys/kernel/btf/vmlinux') ? 'ok' : 'warn');
-    expect(byId(checks, 'bpftrace.installed')).toMatchObject({ status: 'ok', detail: expect.stringMatching(new RegExp(`^bpftrace v\\d+\\.\\d+\\.\\d+ at ${bpftrace}$`)) });
+    // Which bpftrace, its version, and why that one (private root or system; tracing/bpftrace/locate.ts).
+    const located = locateBpftrace()!;
+    expect(byId(checks, 'bpftrace.installed')).toMatchObject({ status: 'ok', detail: expect.stringMatching(new RegExp(`^bpftrace v\\d+\\.\\d+\\.\\d+ at ${bpftrace} \\(.+\\): `)) });
+    expect(byId(checks, 'bpftrace.installed').detail).toContain(located.reason);
     expect(byId(checks, 'bpftrace.privilege')).toMatchObject({ status: 'ok', detail: expect.stringContaining('running as root') });
   });
 });
