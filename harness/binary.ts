@@ -2,6 +2,7 @@ import { constants as fsConstants } from 'node:fs';
 import { access, open, realpath, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { HarnessError, isHarnessError } from './common/errors.js';
+import { cachedFact, fileKey, rememberFact } from './common/file-keyed-cache.js';
 import { defaultCacheDir } from './provision/cache.js';
 import { findCachedDebian, provisionDebian } from './provision/debian.js';
 import { DEFAULT_RELEASE_VERSION, findCachedRelease, provisionRelease } from './provision/release.js';
@@ -26,6 +27,7 @@ export interface BitcoindBinary {
 }
 
 const VERSION_TIMEOUT_MS = 10_000;
+const VERSION_CACHE = 'bitcoind-versions';
 /** "Bitcoin Core daemon version v29.0.0", "Bitcoin Knots daemon version v29.4.3.knots…", older "Bitcoin Core version v25.0.0". */
 const VERSION_LINE = /^Bitcoin (Core|Knots) (?:[Dd]aemon )?version v?(\d+\.\d+(?:\.\d+)*)/;
 const POINT_AT_BITCOIND = 'point --bitcoind (or the BITCOIND environment variable) at a bitcoind binary';
@@ -91,9 +93,13 @@ async function runVersion(path: string): Promise<string> {
 }
 
 async function identify(path: string): Promise<Identity> {
-  const versionLine = await runVersion(path);
-  const match = VERSION_LINE.exec(versionLine);
   const { elfPath, note } = await findElf(path);
+  // `-version` runs the 12 MB binary (0.1–1 s on a loaded machine): remembered per file as it is now.
+  const key = fileKey([...new Set([path, elfPath])]);
+  const known = key ? cachedFact(VERSION_CACHE, key) : undefined;
+  const versionLine = known && VERSION_LINE.test(known) ? known : await runVersion(path);
+  if (key && versionLine !== known) rememberFact(VERSION_CACHE, key, versionLine);
+  const match = VERSION_LINE.exec(versionLine);
   return {
     path,
     elfPath,

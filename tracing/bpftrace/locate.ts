@@ -6,17 +6,19 @@
  * root's version is read from its sidecar, and the system's is remembered on disk by path, inode,
  * mtime and size.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { defaultCacheDir, privateRootDir } from '../../harness/common/cache-dir.js';
 import { compareVersions } from '../../harness/common/version.js';
+import { cachedFact, fileKey, rememberFact } from '../../harness/common/file-keyed-cache.js';
 
 export const BPFTRACE_ENV = 'REGTEST_HARNESS_BPFTRACE';
 const PRIVATE_PACKAGE = 'bpftrace';
 /** From this version on, one probe body fits every string and a payload of up to max_strlen bytes. */
 export const ONE_BODY_MIN_VERSION = '0.20';
 const VERSION_TIMEOUT_MS = 10_000;
+const VERSION_CACHE = 'bpftrace-versions';
 
 export type BpftraceSource = 'env' | 'private-root' | 'system';
 
@@ -59,43 +61,17 @@ export function parseBpftraceVersion(output: string): string | undefined {
   return /^bpftrace v?(\d+(?:\.\d+)*)/m.exec(output)?.[1];
 }
 
-const memo = new Map<string, string | undefined>();
-
-/** The version of the bpftrace at `path`: remembered per (path, inode, mtime, size), in memory and in the cache dir. */
+/** The version of the bpftrace at `path`: remembered per (path, inode, mtime, size) in the cache dir (harness/common/file-keyed-cache.ts). */
 export function bpftraceVersion(path: string, cacheDir = defaultCacheDir()): string | undefined {
   const fromSidecar = sidecarVersion(path);
   if (fromSidecar) return fromSidecar;
-  let key: string;
-  try {
-    const s = statSync(path);
-    key = `${path}\0${s.ino}\0${s.mtimeMs}\0${s.size}`;
-  } catch {
-    return undefined;
-  }
-  if (memo.has(key)) return memo.get(key);
-  const file = join(cacheDir, 'bpftrace-versions.json');
-  let known: Record<string, string> = {};
-  try {
-    known = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
-  } catch {
-    /* no cache yet, or a damaged one: start over */
-  }
-  let version: string | undefined = typeof known[key] === 'string' ? known[key] : undefined;
-  if (!version) {
-    const result = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: VERSION_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] });
-    version = parseBpftraceVersion(`${result.stdout ?? ''}`);
-    if (version) {
-      try {
-        mkdirSync(dirname(file), { recursive: true });
-        const temp = `${file}.${process.pid}`;
-        writeFileSync(temp, JSON.stringify({ ...known, [key]: version }));
-        renameSync(temp, file);
-      } catch {
-        /* a read-only cache only costs the next run another --version */
-      }
-    }
-  }
-  memo.set(key, version);
+  const key = fileKey([path]);
+  if (!key) return undefined;
+  const known = cachedFact(VERSION_CACHE, key, cacheDir);
+  if (known) return known;
+  const result = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: VERSION_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+  const version = parseBpftraceVersion(`${result.stdout ?? ''}`);
+  if (version) rememberFact(VERSION_CACHE, key, version, cacheDir);
   return version;
 }
 
