@@ -102,7 +102,15 @@ export const misbehaving: Scenario = {
     await trace.waitForMessage({ node: run.victim, peer_id: run.victimPeerId, direction: 'in', msg_type: 'headers' });
     const description = `node${run.victim} to close its connection to node${run.offender} (peer_id ${run.victimPeerId})`;
     if (tracesConnectionEvents(network)) {
-      await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, { description });
+      // Both ends: the offender's close follows when it reads the end of the stream, and a spec
+      // (test/scenarios/misbehaving.test.ts) looks at both.
+      const offenderPeerId = view.dialer.peerId!;
+      await Promise.all([
+        trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, { description }),
+        trace.waitFor((e) => e.tracepoint === 'net:closed_connection' && e.node === run.offender && e.args.peer_id === offenderPeerId, {
+          description: `node${run.offender} to see its connection to node${run.victim} closed (peer_id ${offenderPeerId})`,
+        }),
+      ]);
     } else {
       // No connection tracepoints before v29 (USDT): the close is visible only in the victim's
       // peer list, which Core prunes in its socket thread shortly after the punishment.
