@@ -7,6 +7,10 @@
  * Node 0 is the listener, so node 1 is an inbound peer there: Core never disconnects manual or
  * noban peers for misbehaving, hence `fastRelay: false` (no noban whitelist). A loopback peer is
  * disconnected but not discouraged ("disconnecting but not discouraging local peer").
+ *
+ * Before v26 there is no `sendmsgtopeer`, so the scenario declares itself not applicable there
+ * (`appliesTo`, via `rawMessageRoute`) until the TypeScript test peer can play the offender.
+ * Before v29 USDT has no connection tracepoints: the close is then awaited in getpeerinfo.
  */
 import type { BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
