@@ -285,9 +285,14 @@ export class BitcoinNode {
     await this.process?.kill();
   }
 
-  /** Stop the process and give back the ports. The datadir belongs to whoever made it (the network). */
-  async dispose(): Promise<void> {
-    await this.stop();
+  /**
+   * Stop the process and give back the ports. The datadir belongs to whoever made it (the network).
+   * `kill`: SIGKILL at once, for a throwaway datadir after Ctrl-C (a graceful stop waits for
+   * whatever RPC bitcoind is busy with, e.g. createwallet, which can take seconds).
+   */
+  async dispose(options: { kill?: boolean } = {}): Promise<void> {
+    if (options.kill) await this.kill();
+    else await this.stop();
     this.releasePortClaims();
   }
 

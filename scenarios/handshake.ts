@@ -31,7 +31,7 @@ export async function settleHandshake(context: ScenarioContext, edge: Edge, occu
   );
 }
 
-/** The handshake rules of Core's net_processing (see notes §5a), for one connection. */
+/** The handshake rules of Core's net_processing (docs/sources.md, "Handshake order"), for one connection. */
 export function handshakeChecks(context: ScenarioContext, edge: Edge, occurrence: number | 'last' = 'last'): CheckResult[] {
   const view = context.trace.connection(edge.from, edge.to, { occurrence });
   const both: Role[] = ['dialer', 'listener'];

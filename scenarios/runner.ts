@@ -1,6 +1,7 @@
 import { resolveBitcoind, type BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
 import { failureBundle } from '../harness/failure-bundle.js';
+import { untilAborted } from '../harness/common/timing.js';
 import { Network, type ConnectMode, type NetworkOptions } from '../harness/network.js';
 import { parseTopology } from '../harness/topology.js';
 import { chooseTracer, type TracerChoice } from '../harness/doctor/choose-tracer.js';
@@ -20,6 +21,8 @@ export interface RunScenarioOptions {
   onEvent?: (event: TraceEvent) => void;
   log?: (line: string) => void;
   keep?: boolean;
+  /** Where the network's directory goes (default: the system temp dir). */
+  rootDir?: string;
   /** Allow trace loss (bpftrace "Lost N events") instead of failing. */
   allowTraceLoss?: boolean;
   /** Ctrl-C: stops between phases; the network is disposed and the abort reason thrown. */
@@ -69,6 +72,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     bitcoind: binary,
     tracer: chosen.tracer,
     keep: options.keep ?? false,
+    ...(options.rootDir === undefined ? {} : { rootDir: options.rootDir }),
     allowTraceLoss: options.allowTraceLoss ?? false,
     log,
     ...scenario.networkOptions?.(nodes),
@@ -81,7 +85,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     let checks: CheckResult[];
     let actError: unknown;
     try {
-      await scenario.act?.(context);
+      // An action blocked in an RPC (waitforblock) must not hold a Ctrl-C: give up on it; the
+      // network's disposal below ends it.
+      await untilAborted(Promise.resolve(scenario.act?.(context)), options.signal);
     } catch (error) {
       actError = error;
     }

@@ -35,6 +35,7 @@ Options:
                             teaching notes (several binaries: FILE-<n>.html)
   --v2transport on|off      force BIP324 v2 transport on or off (default: the scenario's choice)
   --keep                    keep the datadirs and print where they are
+  --datadir-root DIR        create the network's directory under DIR (default: the system temp dir)
   --allow-trace-loss        lost trace events warn instead of failing the run
   -h, --help                show this help
 
@@ -54,6 +55,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       json: { type: 'boolean' },
       report: { type: 'string' },
       keep: { type: 'boolean' },
+      'datadir-root': { type: 'string' },
       'allow-trace-loss': { type: 'boolean' },
       v2transport: { type: 'string' },
     },
@@ -96,6 +98,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       tracer,
       bitcoind: binary,
       keep: Boolean(values.keep),
+      ...(values['datadir-root'] ? { rootDir: values['datadir-root'] as string } : {}),
       allowTraceLoss: Boolean(values['allow-trace-loss']),
       ...(v2transport === undefined ? {} : { networkOverrides: { v2transport } }),
       log: (line) => writeLine(io.stderr, line),
