@@ -7,6 +7,10 @@
  * Node 0 is the listener, so node 1 is an inbound peer there: Core never disconnects manual or
  * noban peers for misbehaving, hence `fastRelay: false` (no noban whitelist). A loopback peer is
  * disconnected but not discouraged ("disconnecting but not discouraging local peer").
+ *
+ * Before v26 there is no `sendmsgtopeer`, so the scenario declares itself not applicable there
+ * (`appliesTo`, via `rawMessageRoute`) until the TypeScript test peer can play the offender.
+ * Before v29 USDT has no connection tracepoints: the close is then awaited in getpeerinfo.
  */
 import type { BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
@@ -100,7 +104,15 @@ export const misbehaving: Scenario<Run> = {
     await trace.waitForMessage({ node: run.victim, peer_id: run.victimPeerId, direction: 'in', msg_type: 'headers' });
     const description = `node${run.victim} to close its connection to node${run.offender} (peer_id ${run.victimPeerId})`;
     if (tracesConnectionEvents(network)) {
-      await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, { description });
+      // Both ends: the offender's close follows when it reads the end of the stream, and a spec
+      // (test/scenarios/misbehaving.test.ts) looks at both.
+      const offenderPeerId = view.dialer.peerId!;
+      await Promise.all([
+        trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, { description }),
+        trace.waitFor((e) => e.tracepoint === 'net:closed_connection' && e.node === run.offender && e.args.peer_id === offenderPeerId, {
+          description: `node${run.offender} to see its connection to node${run.victim} closed (peer_id ${offenderPeerId})`,
+        }),
+      ]);
     } else {
       // No connection tracepoints before v29 (USDT): the close is visible only in the victim's
       // peer list, which Core prunes in its socket thread shortly after the punishment.
