@@ -223,7 +223,7 @@ export const catalog: readonly TracepointRecord[] = [
       arg('sigops', 'int64', 'int', 'signature operations cost'),
       // `-8` on v24.2, `8` on v27.2 and v28.1, `-8` again on v29.0rc3 (#29877's explicit cast).
       // v25/v26 are not verified: the change is placed at the first release after v24.
-      arg('duration', 'int64', 'int', 'time to connect the block: µs in v22–v23, ns from ~v24 (see changes)', {
+      arg('duration', 'int64', 'int', 'time to connect the block: µs up to v24, ns from v25 (see changes)', {
         typeChanges: [
           { version: '25.0', cType: 'uint64' },
           { version: '29.0', cType: 'int64' },
@@ -233,11 +233,12 @@ export const catalog: readonly TracepointRecord[] = [
     addedIn: '22.0',
     changes: [
       {
-        version: '24.0',
-        change: 'duration became nanoseconds (steady clock) while the docs still said microseconds; #29877 made the ns explicit',
+        version: '25.0',
+        change:
+          'duration became nanoseconds (steady clock) and unsigned (uint64) while the docs still said microseconds; #29877 made the ns explicit. ' +
+          'v24.2 passes signed µs (the conformance suite measured it); v27.2 and v28.1 unsigned ns; v25/v26 not verified',
         pr: 'https://github.com/bitcoin/bitcoin/pull/29877',
       },
-      { version: '25.0', change: 'duration passed unsigned (uint64; seen on v27.2 and v28.1, signed on v24.2)' },
       { version: '29.0', change: 'duration signed again (int64)', pr: 'https://github.com/bitcoin/bitcoin/pull/29877' },
     ],
     firesAt: 'Chainstate::ConnectBlock (validation.cpp), after the block index is written',
