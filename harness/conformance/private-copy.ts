@@ -8,7 +8,7 @@ import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identifyBinary, type BitcoindBinary } from '../binary.js';
-import { guardPath, releasePath } from '../common/reaper.js';
+import { guardPath, releasePath } from '../common/child-process/reaper.js';
 
 export interface PrivateBinary {
   binary: BitcoindBinary;

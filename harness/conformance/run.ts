@@ -12,6 +12,7 @@ import { makeTiming, type Timing } from '../common/timing.js';
 import { HarnessError } from '../common/errors.js';
 import { catalog, expectedAt } from '../../tracing/catalog.js';
 import { hasProbes, readProbeNotes } from '../../tracing/elf-notes.js';
+import { damagedProbeSites } from '../../tracing/probe-sites.js';
 import { UsdtTracer } from '../../tracing/bpftrace/usdt-tracer.js';
 import type { TracepointName } from '../../tracing/events.js';
 import { TracepointCheck } from './check.js';
@@ -53,12 +54,14 @@ async function runOne(binary: BitcoindBinary, options: ConformanceOptions): Prom
   const timing = makeTiming({ signal: options.signal, timeoutFactor: options.timeoutFactor });
   const notes = await readProbeNotes(binary.elfPath);
   const started = Date.now();
+  // A probe site that is not sdt.h's nop (an altered file) cannot carry a uprobe: not traced, reported.
+  const damaged = new Map((await damagedProbeSites(binary.elfPath, notes)).map((d) => [d.probe, d]));
   const plan = catalog.map((record) => {
     const present = hasProbes(notes, record.context, [record.event]);
     const expected = expectedAt(record.name, binary.version);
     return { name: record.name, present, expected: expected.present, argumentNames: expected.arguments.map((a) => a.argument.name as string) };
   });
-  const traced = plan.filter((p) => p.present && p.expected);
+  const traced = plan.filter((p) => p.present && p.expected && !damaged.has(p.name));
   if (traced.length === 0) {
     throw new HarnessError('NO_PROBES', `${binary.path} has none of Core's tracepoints that its version ${binary.version} should carry`, {
       fix: 'use a bitcoind built with USDT (-DWITH_USDT=ON, or --enable-usdt before v29)',
@@ -77,6 +80,8 @@ async function runOne(binary: BitcoindBinary, options: ConformanceOptions): Prom
   const tracepoints: TracepointConformance[] = plan.map((p) => {
     const check = checks.get(p.name);
     const problems: string[] = [];
+    const site = damaged.get(p.name);
+    if (site) problems.push(`site: expected sdt.h's nop (0x90) at ${site.location}, got 0x${site.byte.toString(16)}: the file was altered and the kernel refuses this uprobe`);
     // A run that stopped early: its cause first, then whatever was still checked.
     if (failure && check && check.fired === 0) problems.push(`run: ${describe(failure)}`);
     problems.push(...(check ? check.finish() : []));

@@ -19,7 +19,7 @@ describe.skipIf(skip !== false)(`conformance per Core version${skip ? ` (skipped
         const [binary] = report.binaries;
         expect(binary!.error).toBeUndefined();
         expect(binary!.tracepoints).toHaveLength(catalog.length);
-        expect(unexpectedCells(binary!)).toEqual([]);
+        expect(await unexpectedCells(binary!, build.bitcoind)).toEqual([]);
       });
     });
   }

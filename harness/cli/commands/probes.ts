@@ -5,6 +5,7 @@
 import { readProbeNotes, type ProbeNote } from '../../../tracing/elf-notes.js';
 import { collapseProbes, diffProbes, formatProbeDiff, probeDiffJson } from '../../../tracing/probe-diff.js';
 import { checkProbes, formatProbeCheck } from '../../../tracing/probe-check.js';
+import { damagedProbeSites, describeDamagedSite } from '../../../tracing/probe-sites.js';
 import { identifyBinary } from '../../binary.js';
 import { parseVersion } from '../../common/version.js';
 import { usageError } from '../../common/errors.js';
@@ -54,9 +55,10 @@ Check output (--check --json): one object
   {"path":"<binary>","version":"29.0.0","checked":N,
    "mismatches":[{"probe":"net:closed_connection","argument":"argument 5 (time_established)",
                   "catalog":"8 (uint64)","note":"-8"}],
-   "unknown":["provider:name",…]}
+   "unknown":["provider:name",…],"altered":["net:outbound_message at 0x… holds 0xcc (int3), not a nop",…]}
   "argument" is "argument N (name)", "argument count" or "presence"; "unknown" lists probes the
-  catalog does not know (reported, not a failure).
+  catalog does not know (reported, not a failure); "altered" lists probe sites that are not sdt.h's
+  nop (an altered file: that tracepoint can never fire), also reported, not a failure.
 
 Exit codes: 0 listed or compared (differences are a report, not a failure), or --check agreed;
             1 --check found mismatches (each one listed);
@@ -116,9 +118,15 @@ async function runCheck(file: string, coreVersion: string | undefined, json: boo
     version = binary.version;
     elfPath = binary.elfPath;
   }
-  const check = checkProbes(await readProbeNotes(elfPath), version);
-  if (json) writeLine(io.stdout, JSON.stringify({ path: file, version, checked: check.checked, mismatches: check.mismatches, unknown: check.unknown }));
-  else writeLine(io.stdout, formatProbeCheck(file, check));
+  const notes = await readProbeNotes(elfPath);
+  const check = checkProbes(notes, version);
+  // Not a catalog matter, but a tracer's: a site that is not a nop never fires (tracing/probe-sites.ts).
+  const altered = (await damagedProbeSites(elfPath, notes)).map(describeDamagedSite);
+  if (json) writeLine(io.stdout, JSON.stringify({ path: file, version, checked: check.checked, mismatches: check.mismatches, unknown: check.unknown, altered }));
+  else {
+    writeLine(io.stdout, formatProbeCheck(file, check));
+    for (const site of altered) writeLine(io.stdout, `warning: ${site}: the file was altered, the kernel refuses that uprobe`);
+  }
   return check.mismatches.length === 0 ? EXIT_OK : EXIT_EXPECTATION_FAILED;
 }
 
