@@ -1,7 +1,8 @@
 /**
  * The conformance suite on the newest shared Core build (npm test): every tracepoint the build
  * carries fires on real nodes and every argument matches its truth; absent ones are absent as
- * the catalog expects. test/matrix/conformance.test.ts runs it on every build.
+ * the catalog expects. test/matrix/conformance.test.ts runs it on every build. Builds altered after
+ * they were built (int3 at probe sites) are not usable as ground truth (test/helpers/core-builds.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { newestCoreBuild } from './helpers/core-builds.js';
@@ -19,7 +20,7 @@ describe.skipIf(skip !== false)(`conformance on the newest Core build${skip ? ` 
     const [binary] = report.binaries;
     expect(binary!.error).toBeUndefined();
     expect(binary!.tracepoints.map((t) => t.name)).toEqual(catalog.map((r) => r.name));
-    expect(await unexpectedCells(binary!, build!.bitcoind)).toEqual([]);
+    expect(unexpectedCells(binary!)).toEqual([]);
     for (const t of binary!.tracepoints) {
       const expected = expectedAt(t.name, binary!.version);
       expect(t.expected, t.name).toBe(expected.present);
