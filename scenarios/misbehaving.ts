@@ -18,7 +18,6 @@ import type { Edge } from '../harness/topology.js';
 import type { TraceEvent } from '../tracing/events.js';
 import { tracesConnectionEvents } from './checks.js';
 import { settleHandshake } from './handshake.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario, type ScenarioContext } from './types.js';
 
 /** JSON-RPC "method not found": a binary without sendmsgtopeer (before v26). */
@@ -47,7 +46,6 @@ interface Run {
   payloadSize: number;
 }
 
-const state = runState<Run>();
 
 /**
  * How the offender gets its raw `headers` onto the wire on this binary: Core's test-only RPC
@@ -79,7 +77,7 @@ function victimEvent(events: readonly TraceEvent[], run: Run, tracepoint: 'net:m
   return events.find((e) => e.tracepoint === tracepoint && e.node === run.victim && e.args.peer_id === run.victimPeerId);
 }
 
-export const misbehaving: Scenario = {
+export const misbehaving: Scenario<Run> = {
   name: 'misbehaving',
   summary: 'node 1 sends node 0 a header with invalid proof of work; node 0 logs Misbehaving and drops the inbound peer',
   minNodes: 2,
@@ -98,7 +96,6 @@ export const misbehaving: Scenario = {
     const genesis = await network.node(run.victim).rpc.call('getblockhash', 0);
     const payload = invalidProofOfWorkHeaders(genesis, Math.floor(Date.now() / 1000));
     run.payloadSize = payload.length;
-    state.set(context, run);
     await sendRawMessage(context, run.offender, view.dialer.peerId!, 'headers', payload);
     await trace.waitForMessage({ node: run.victim, peer_id: run.victimPeerId, direction: 'in', msg_type: 'headers' });
     const description = `node${run.victim} to close its connection to node${run.offender} (peer_id ${run.victimPeerId})`;
@@ -115,9 +112,9 @@ export const misbehaving: Scenario = {
         ...abortable(timing),
       });
     }
+    return run;
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     if (!run) return [];
     const { trace } = context;
     const side = trace.connection(run.offender, run.victim).listener;
