@@ -1,12 +1,11 @@
 import { execa } from 'execa';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { buildSkipReason, builtLibrary } from './helpers/built.js';
-import { allocatePorts, PORT_RANGE_END, PORT_RANGE_START, releasePorts } from '../harness/ports.js';
+import { allocatePorts, PORT_RANGE_END, PORT_RANGE_START, portClaimsDir, releasePorts } from '../harness/ports.js';
 
-const claim = (port: number) => join(tmpdir(), 'regtest-harness-ports', String(port));
+const claim = (port: number) => join(portClaimsDir(), String(port));
 
 describe('port claims', () => {
   test('ports are claimed for this process, bindable, in range, and released', async () => {
