@@ -53,6 +53,7 @@ function bitcoindIn(dir: string, version: string): string {
 
 /** The cached release's bitcoind, if a completed install is there. */
 export async function findCachedRelease(cacheDir: string, version = DEFAULT_RELEASE_VERSION): Promise<string | undefined> {
+  validateReleaseVersion(version);
   const path = bitcoindIn(installDir(cacheDir, version), version);
   try {
     await access(path);
@@ -72,7 +73,8 @@ export function parseSha256Sums(text: string): Map<string, string> {
   return sums;
 }
 
-function validateVersion(version: string): void {
+/** A release version like 29.2 or 28.0rc1: anything else (a path like ../../etc) is BAD_OPTION. */
+export function validateReleaseVersion(version: string): void {
   if (!/^\d+\.\d+(\.\d+)?(rc\d+)?$/.test(version)) {
     throw new HarnessError('BAD_OPTION', `'${version}' is not a Bitcoin Core release version`, { fix: `pass a version like --version ${DEFAULT_RELEASE_VERSION}` });
   }
@@ -80,7 +82,7 @@ function validateVersion(version: string): void {
 
 export async function provisionRelease(options: ReleaseOptions): Promise<ReleaseInstall> {
   const version = options.version ?? DEFAULT_RELEASE_VERSION;
-  validateVersion(version);
+  validateReleaseVersion(version);
   const base = releaseBaseUrl(options.baseUrl, options.env);
   const folder = `${base}/bitcoin-core-${version}`;
   const file = tarballName(version);
