@@ -5,6 +5,7 @@ import pRetry, { AbortError } from 'p-retry';
 import type { BitcoindBinary } from './binary.js';
 import { makeRpcCredentials, renderConf, type RpcCredentials } from './conf.js';
 import { HarnessError } from './common/errors.js';
+import { budget, makeTiming, TIMEOUT_FACTOR_ENV } from './common/timing.js';
 import { allocatePorts, canBind, releasePorts } from './ports.js';
 import { guardProcess, releaseProcess } from './common/reaper.js';
 import { RPC_IN_WARMUP, Rpc, RpcError } from './rpc.js';
@@ -197,7 +198,7 @@ export class BitcoinNode {
   }
 
   private async waitForRpc(): Promise<void> {
-    const timeoutMs = this.options.readyTimeoutMs ?? 60_000;
+    const timeoutMs = this.options.readyTimeoutMs ?? budget(makeTiming(), 'nodeReady');
     const exitedEarly = new AbortController();
     void this.exited.then(() => exitedEarly.abort());
     try {
@@ -239,7 +240,7 @@ export class BitcoinNode {
       });
     }
     throw new HarnessError('NODE_TIMEOUT', `${this.name} did not answer RPC within ${timeoutMs} ms`, {
-      fix: 'the machine may be overloaded: raise readyTimeoutMs, or read the debug.log tail below',
+      fix: `the machine may be overloaded: set ${TIMEOUT_FACTOR_ENV}=3 (every timeout is multiplied by it; the API also takes a readyTimeoutMs option), or read the debug.log tail below`,
       evidence,
       cause: error,
     });
