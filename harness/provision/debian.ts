@@ -130,14 +130,21 @@ async function requireTool(tool: string): Promise<void> {
   }
 }
 
-function wrapperScript(finalDir: string, program: string, platform: Platform): string {
+/** `value` as one sh word in single quotes: nothing inside ($, backticks, \) is expanded. */
+export function shellSingleQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The wrapper: every path single-quoted, so a cache path holding $(…) or backticks runs nothing. */
+export function wrapperScript(finalDir: string, program: string, platform: Platform): string {
   const root = join(finalDir, 'root');
   const libraryPath = [join(root, 'usr', 'lib', platform.multiarch), join(root, 'lib', platform.multiarch)].join(':');
+  const q = shellSingleQuote;
   // exec keeps the PID; the loader symlink named like the program makes /proc/PID/comm the program name.
   return [
     '#!/bin/sh',
     `${WRAPPER_MARKER}: ${DEBIAN_PACKAGE} from Debian ${SUITE}, run through its own loader`,
-    `exec "${join(finalDir, 'ld', program)}" --library-path "${libraryPath}" --argv0 ${program} "${join(root, 'usr', 'bin', program)}" "$@"`,
+    `exec ${q(join(finalDir, 'ld', program))} --library-path ${q(libraryPath)} --argv0 ${q(program)} ${q(join(root, 'usr', 'bin', program))} "$@"`,
     '',
   ].join('\n');
 }
