@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from './common/errors.js';
 import { ensureTrustedDir, releasePidLock, tryAcquirePidLock } from './common/pid-lock.js';
-import { guardClaim, releaseClaim } from './common/reaper.js';
+import { guardClaim, releaseClaim } from './common/child-process/reaper.js';
 
 /**
  * Port allocation that does not clash across vitest workers or processes. Two layers:

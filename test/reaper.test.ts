@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { spawnWatchdog, watchdogMessage } from '../harness/common/reaper.js';
+import { spawnWatchdog, watchdogMessage } from '../harness/common/child-process/reaper.js';
 
 const scratch: string[] = [];
 afterEach(() => {
