@@ -6,6 +6,7 @@ import { HarnessError, isHarnessError } from './common/errors.js';
 import { defaultCacheDir } from './provision/cache.js';
 import { findCachedDebian, provisionDebian } from './provision/debian.js';
 import { DEFAULT_RELEASE_VERSION, findCachedRelease, provisionRelease, validateReleaseVersion } from './provision/release.js';
+import { describeVerification } from './provision/signature.js';
 import { readSidecarElf, WRAPPER_MARKER } from './provision/sidecar.js';
 
 /** Where a bitcoind came from, in resolution order. */
@@ -235,7 +236,8 @@ export async function resolveBitcoind(options: ResolveOptions = {}): Promise<Bit
   if (source !== 'debian') {
     try {
       const install = await provisionRelease({ version, baseUrl: options.releaseBaseUrl, cacheDir, env, onProgress: options.onProgress, signal: options.signal });
-      return identifyBinary(install.bitcoindPath, 'release', `using official release ${version} from ${install.tarballUrl} (SHA256 verified)`);
+      const trust = install.verification ? describeVerification(install.verification) : 'SHA256 verified';
+      return identifyBinary(install.bitcoindPath, 'release', `using official release ${version} from ${install.tarballUrl} (${trust})`);
     } catch (error) {
       // A bad download must not be papered over by a silent fallback.
       if (source === 'release' || options.signal?.aborted || isHarnessError(error, 'CHECKSUM_MISMATCH') || isHarnessError(error, 'BAD_OPTION')) throw error;
