@@ -3,7 +3,7 @@ import { access, chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/p
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
-import { HarnessError } from '../common/errors.js';
+import { HarnessError, isHarnessError } from '../common/errors.js';
 import { findDebianMirror } from './apt-sources.js';
 import { makeScratchDir, publishInstall, withCacheLock } from './cache.js';
 import { currentPlatform, type Platform } from './platform.js';
@@ -99,13 +99,22 @@ async function privateApt(scratch: string, mirror: string, keyring: string, plat
     'Debug::NoLocking': '1',
     'APT::Sandbox::User': user,
     'Acquire::Languages': 'none',
-    // The sid index we can reach may be a frozen snapshot past its Valid-Until.
-    'Acquire::Check-Valid-Until': 'false',
-    'Acquire::Check-Date': 'false',
     'Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled': 'false',
     'Acquire::http::Timeout': '15',
   };
   return Object.entries(settings).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+}
+
+/**
+ * apt refuses an index whose Release file is past its Valid-Until ("is expired") or dated in the
+ * future ("is not valid yet"); a frozen snapshot mirror is the usual cause. Only then do we retry
+ * with those two checks off: the index is still signature-checked, but may be stale.
+ */
+export const RELAXED_DATE_CHECKS = ['-o', 'Acquire::Check-Valid-Until=false', '-o', 'Acquire::Check-Date=false'];
+
+/** Whether apt-get update failed because the index is expired or not yet valid (apt's own messages). */
+export function failedOnIndexDate(aptStderr: string): boolean {
+  return /Release file for \S+ is (expired|not valid yet)/.test(aptStderr);
 }
 
 async function runTool(tool: string, args: string[], what: string, fix: string, cwd?: string, signal?: AbortSignal): Promise<string> {
@@ -174,7 +183,12 @@ export async function provisionDebian(options: DebianOptions): Promise<DebianIns
         const run: typeof runTool = (tool, args, what, fix, cwd) => runTool(tool, args, what, fix, cwd, options.signal);
         const netFix = `check that ${mirror} is reachable (apt-get update works), or use --source release, or pass --bitcoind PATH`;
         say(`apt-get update (private lists, ${mirror} ${SUITE})`);
-        await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${SUITE}`, netFix);
+        await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${SUITE}`, netFix).catch(async (error: unknown) => {
+          if (options.signal?.aborted || !isHarnessError(error) || !failedOnIndexDate(`${error.evidence ?? ''}\n${error.message}`)) throw error;
+          say(`the ${mirror} ${SUITE} index is expired or not yet valid: retrying apt-get update with Check-Valid-Until and Check-Date off (still signature-checked, but the packages may be stale)`);
+          apt.push(...RELAXED_DATE_CHECKS);
+          await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${SUITE} (date checks off)`, netFix);
+        });
 
         const show = await run('apt-cache', [...apt, 'show', '--no-all-versions', DEBIAN_PACKAGE], `apt-cache show ${DEBIAN_PACKAGE}`, netFix).catch(
           (error: unknown) => {
