@@ -45,7 +45,7 @@ export async function usdtReadiness(elfPath: string): Promise<{ ok: boolean; rea
   const steps: Array<() => Promise<CheckResult> | CheckResult> = [
     () => checkBitcoindProbes(elfPath),
     () => checkBpftraceInstalled(facts.path),
-    () => checkPrivilege(facts.privilege),
+    () => checkPrivilege(facts.privilege, facts.path),
     () => checkUprobes(),
     () => checkBpf({ bpftrace: facts.path, privilege: facts.privilege }),
   ];
