@@ -145,7 +145,7 @@ export async function identifyBinary(path: string, source: BinarySource, reason:
     }
     throw new HarnessError('BINARY_NOT_EXECUTABLE', `${absolute} is not executable`, { fix: `run 'chmod +x ${absolute}'` });
   }
-  const key = `${absolute}\0${info.mtimeMs}\0${info.size}`;
+  const key = `${absolute}\0${info.ino}\0${info.mtimeMs}\0${info.size}`; // a rebuild in place changes one of these
   let pending = identified.get(key);
   if (!pending) {
     pending = identify(absolute);
