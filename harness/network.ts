@@ -234,7 +234,9 @@ export class Network {
     untrackForSignals(this);
     this.exitListeners.clear();
     await this.tracer?.detach().catch(() => undefined);
-    await Promise.allSettled(this.nodes.map((node) => node.dispose()));
+    // Interrupted and throwaway: nothing of the nodes' state is wanted, so no graceful shutdown.
+    const kill = (this.timing.signal?.aborted ?? false) && !this.kept;
+    await Promise.allSettled(this.nodes.map((node) => node.dispose({ kill })));
     await this.directory.remove();
     if (this.kept) this.options.log?.(`kept datadirs in ${this.dir}`);
   }

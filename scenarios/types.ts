@@ -1,3 +1,4 @@
+import type { BitcoindBinary } from '../harness/binary.js';
 import type { Edge } from '../harness/topology.js';
 import type { Network, NetworkOptions, ConnectMode } from '../harness/network.js';
 import type { CheckResult } from '../tracing/checks/sequence-checks.js';
@@ -28,6 +29,13 @@ export interface Scenario {
   /** The smallest network the scenario makes sense on. */
   minNodes: number;
   defaults: { nodes: number; topology: string; connectMode?: ConnectMode };
+  /**
+   * Whether the scenario can mean anything on this binary: `true`, or one line saying why not
+   * ("BIP324 v2 transport exists since Bitcoin Core v26.0"). Asked before anything starts; a
+   * scenario that only lacks a way to observe something on a version adapts instead (see
+   * scenarios/applicability.ts). Absent: applies everywhere.
+   */
+  appliesTo?: (binary: BitcoindBinary) => true | string;
   /** Extra network options the scenario needs (v2 transport, no whitelist, extra args). */
   networkOptions?: (nodes: number) => Partial<NetworkOptions>;
   /** Actions once every handshake is complete. */

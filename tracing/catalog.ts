@@ -2,7 +2,7 @@
  * Bitcoin Core's USDT tracepoints as data: argument order, C types, how to decode each argument,
  * length limits, and what changed between releases. Everything that generates or decodes probe
  * programs reads from here, so a new Core release is one edit in this file.
- * Sources: doc/tracing.md, the tracepoint call sites and functional tests (shared notes §1, §6).
+ * Sources: Core's doc/tracing.md, the tracepoint call sites and the binaries' ELF notes (docs/sources.md, "The tracepoint catalog").
  */
 import type { TracepointArgsMap, TracepointName } from './events.js';
 

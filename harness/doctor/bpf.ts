@@ -12,7 +12,7 @@ import { describeOption, type KernelConfig } from './kernel-config.js';
 const PROBE_PROGRAM = 'BEGIN { exit() }';
 const PROBE_TIMEOUT_MS = 30_000;
 const UNPRIVILEGED_BPF_SYSCTL = '/proc/sys/kernel/unprivileged_bpf_disabled';
-/** bpftrace 0.17 prints this on every run here even though programs load (environment notes §7). */
+/** bpftrace 0.17 prints this on every run here even though programs load (docs/sources.md, "bpftrace 0.17"). */
 const HARMLESS_STDERR = /couldn't set RLIMIT_MEMLOCK/;
 const KERNEL_FIX = 'use a kernel with CONFIG_BPF_SYSCALL=y and check that no container/seccomp/LSM policy blocks bpf(), or use --tracer log';
 

@@ -11,7 +11,7 @@ import { HarnessError } from '../../harness/common/errors.js';
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
 
-/** bpftrace 0.17 prints this on every run here; programs load fine (environment notes §7). */
+/** bpftrace 0.17 prints this on every run here; programs load fine (docs/sources.md, "bpftrace 0.17"). */
 const HARMLESS_STDERR = [/couldn't set RLIMIT_MEMLOCK/];
 const STDERR_KEEP = 64 * 1024;
 const TRACEFS = '/sys/kernel/tracing';
