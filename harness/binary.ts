@@ -236,7 +236,7 @@ export async function resolveBitcoind(options: ResolveOptions = {}): Promise<Bit
   if (source !== 'debian') {
     try {
       const install = await provisionRelease({ version, baseUrl: options.releaseBaseUrl, cacheDir, env, onProgress: options.onProgress, signal: options.signal });
-      const trust = install.verification ? describeVerification(install.verification) : 'SHA256 verified';
+      const trust = install.verification ? describeVerification(install.verification, true) : 'SHA256 verified';
       return identifyBinary(install.bitcoindPath, 'release', `using official release ${version} from ${install.tarballUrl} (${trust})`);
     } catch (error) {
       // A bad download must not be papered over by a silent fallback.

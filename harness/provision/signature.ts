@@ -19,12 +19,12 @@ export type SumsVerification =
   | { kind: 'checksum-only'; why: string };
 
 export const CHECKSUM_ONLY_RISK =
-  'checksum-only: SHA256SUMS came from the same server as the tarball and its signatures were not checked, so a compromised or impersonated mirror could serve a matching pair';
+  'SHA256 verified, but checksum-only: SHA256SUMS came from the same server as the tarball and its signatures were not checked, so a compromised or impersonated mirror could serve a matching pair';
 
-export function describeVerification(v: SumsVerification): string {
-  return v.kind === 'signed'
-    ? `SHA256 verified; SHA256SUMS signed by ${v.goodSignatures.length} builder key(s): ${v.goodSignatures.join(', ')}`
-    : `${CHECKSUM_ONLY_RISK} (${v.why})`;
+/** The full account (progress output); `short` for the one-line reason a binary was chosen. */
+export function describeVerification(v: SumsVerification, short = false): string {
+  if (v.kind === 'signed') return `SHA256 verified; SHA256SUMS signed by ${v.goodSignatures.length} builder key(s)${short ? '' : `: ${v.goodSignatures.join(', ')}`}`;
+  return short ? `SHA256 verified, checksum-only: signatures not checked (${RELEASE_KEYRING_ENV} unset)` : `${CHECKSUM_ONLY_RISK} (${v.why})`;
 }
 
 /** The keyring to check against, or why there is none. */
