@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
@@ -118,5 +118,18 @@ describe('port claims under attack', () => {
     ports.releasePorts(got);
     expect(existsSync(join(ports.portClaimsDir(), String(got[0])))).toBe(false);
     expect(untrustedDirReason(ports.portClaimsDir())).toBeUndefined();
+  });
+});
+
+describe('the provisioning cache lock', () => {
+  test('an empty lock left by an older version is cleared after a grace period, not waited on for minutes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pid-lock-test-'));
+    scratch.push(dir);
+    const lock = join(dir, 'release-x.lock');
+    writeFileSync(lock, '');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    await expect(withCacheLock(dir, 'release-x', async () => lockOwner(lock), { maxWaitMs: 2_000 })).resolves.toBe(process.pid);
+    expect(existsSync(lock)).toBe(false); // released after
   });
 });

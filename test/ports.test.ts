@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { buildSkipReason, builtLibrary } from './helpers/built.js';
@@ -24,6 +24,7 @@ describe('port claims', () => {
     // All children scan from the same place (same pool id), where stale claims of a dead pid wait.
     const poolId = 17;
     const start = PORT_RANGE_START + poolId * 400;
+    mkdirSync(portClaimsDir(), { recursive: true, mode: 0o700 });
     for (let p = start; p < start + 40; p++) writeFileSync(claim(p), '999999999');
     const script = `
       const { allocatePorts, releasePorts } = await import(${JSON.stringify(join(dirname(builtLibrary()), 'ports.js'))});

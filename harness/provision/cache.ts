@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors.js';
@@ -62,6 +63,18 @@ export async function sweepAbandonedScratch(dir: string): Promise<void> {
 }
 
 const LOCK_POLL_MS = 200;
+/** Older versions wrote the pid after creating the lock: an empty one this old is debris of a crash. */
+const EMPTY_LOCK_GRACE_MS = 5_000;
+
+/** An empty regular file of ours, older than the grace period (never a symlink, FIFO or someone else's file). */
+function isAbandonedEmptyLock(path: string): boolean {
+  try {
+    const info = lstatSync(path);
+    return info.isFile() && info.size === 0 && info.uid === (process.getuid?.() ?? 0) && Date.now() - info.mtimeMs > EMPTY_LOCK_GRACE_MS;
+  } catch {
+    return false;
+  }
+}
 
 export interface LockOptions {
   /** Give up waiting for another provisioner after this long. */
@@ -87,6 +100,10 @@ export async function withCacheLock<T>(cacheDir: string, name: string, fn: () =>
     options.signal?.throwIfAborted();
     const attempt = tryAcquirePidLock(lockPath);
     if (attempt.acquired) break;
+    if (attempt.owner === undefined && isAbandonedEmptyLock(lockPath)) {
+      await unlink(lockPath).catch(() => undefined);
+      continue;
+    }
     const holder = attempt.owner === undefined ? 'an unreadable lock (not a regular file holding a pid)' : `pid ${attempt.owner}`;
     if (Date.now() > deadline) {
       throw new HarnessError('PROVISION_FAILED', `timed out waiting for the provisioning lock ${lockPath} (held by ${holder})`, {
