@@ -83,6 +83,7 @@ export const misbehaving: Scenario = {
   name: 'misbehaving',
   summary: 'node 1 sends node 0 a header with invalid proof of work; node 0 logs Misbehaving and drops the inbound peer',
   minNodes: 2,
+  tracepoints: ['net:misbehaving_connection'],
   defaults: { nodes: 2, topology: '1>0' },
   appliesTo: (binary) =>
     rawMessageRoute(binary) !== undefined || 'the offender sends its bad headers with the test RPC sendmsgtopeer, which Bitcoin Core added in v26.0',

@@ -70,7 +70,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const { nodes, topology } = checkScenarioOptions(scenario, options);
   const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
   assertApplies(scenario, binary);
-  const chosen = typeof options.tracer === 'object' ? { tracer: options.tracer, reason: `tracer: ${options.tracer.source}` } : await chooseTracer(options.tracer ?? 'auto', binary);
+  const chosen = typeof options.tracer === 'object' ? { tracer: options.tracer, reason: `tracer: ${options.tracer.source}` } : await chooseTracer(options.tracer ?? 'auto', binary, scenario.tracepoints);
   const log = options.log ?? (() => undefined);
   log(chosen.reason);
 

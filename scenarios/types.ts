@@ -3,6 +3,7 @@ import type { Edge } from '../harness/topology.js';
 import type { Network, NetworkOptions, ConnectMode } from '../harness/network.js';
 import type { CheckResult } from '../tracing/checks/sequence-checks.js';
 import type { Trace } from '../tracing/trace.js';
+import type { TracepointName } from '../tracing/events.js';
 
 export type { CheckResult };
 
@@ -36,6 +37,11 @@ export interface Scenario {
    * scenarios/applicability.ts). Absent: applies everywhere.
    */
   appliesTo?: (binary: BitcoindBinary) => true | string;
+  /**
+   * Tracepoints the expectations read beyond the USDT tracer's default (the message and connection
+   * ones, DEFAULT_USDT_TRACEPOINTS): traced where the binary has them. Each one is a uprobe to attach and detach.
+   */
+  tracepoints?: readonly TracepointName[];
   /** Extra network options the scenario needs (v2 transport, no whitelist, extra args). */
   networkOptions?: (nodes: number) => Partial<NetworkOptions>;
   /** Actions once every handshake is complete. */

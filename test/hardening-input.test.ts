@@ -67,7 +67,8 @@ describe('the Debian wrapper', () => {
     writeFileSync(join(finalDir, 'ld', 'bitcoind'), '#!/bin/sh\nprintf "%s\\n" "$@"\n');
     chmodSync(join(finalDir, 'ld', 'bitcoind'), 0o755);
     const wrapper = join(base, 'wrapper');
-    writeFileSync(wrapper, wrapperScript(finalDir, 'bitcoind', currentPlatform()));
+    const spec = { package: 'bitcoin-knots', suite: 'sid', programs: ['bitcoind'], versionArgs: ['-version'], otherwise: '' };
+    writeFileSync(wrapper, wrapperScript(spec, finalDir, 'bitcoind', currentPlatform()));
     chmodSync(wrapper, 0o755);
     const args = execFileSync(wrapper, ['-regtest', 'two words'], { cwd: base, encoding: 'utf8' }).split('\n');
     expect(existsSync(join(base, 'pwned-dollar'))).toBe(false);

@@ -370,6 +370,19 @@ export function tracepoint(name: TracepointName): TracepointRecord {
 
 export const NET_TRACEPOINTS: readonly TracepointName[] = catalog.filter((r) => r.context === 'net').map((r) => r.name);
 
+/**
+ * What the USDT tracer attaches by default: the two message tracepoints and the connection ones
+ * (every uprobe costs ~0.11 s to detach); a scenario asks for more (Scenario.tracepoints).
+ */
+export const DEFAULT_USDT_TRACEPOINTS: readonly TracepointName[] = [
+  'net:inbound_message',
+  'net:outbound_message',
+  'net:inbound_connection',
+  'net:outbound_connection',
+  'net:closed_connection',
+  'net:evicted_inbound_connection',
+];
+
 export function tracepointsOf(context: TracepointContext): readonly TracepointRecord[] {
   return catalog.filter((r) => r.context === context);
 }

@@ -31,9 +31,9 @@ export function probeBpf(bpftrace: string, privilege: Exclude<Privilege['kind'],
   return pending;
 }
 
-async function runProbe(bpftrace: string, privilege: 'root' | 'sudo'): Promise<BpfProbeOutcome> {
+async function runProbe(bpftrace: string, privilege: Exclude<Privilege['kind'], 'none'>): Promise<BpfProbeOutcome> {
   // Through sudo, the same shape real runs use (`sudo -n env … bpftrace`, doctor/sudo.ts), not `sudo -n bpftrace`.
-  const [file, args] = privilege === 'root' ? [bpftrace, ['-e', PROBE_PROGRAM]] : ['sudo', ['-n', 'env', 'BPFTRACE_PERF_RB_PAGES=64', bpftrace, '-e', PROBE_PROGRAM]];
+  const [file, args] = privilege !== 'sudo' ? [bpftrace, ['-e', PROBE_PROGRAM]] : ['sudo', ['-n', 'env', 'BPFTRACE_PERF_RB_PAGES=64', bpftrace, '-e', PROBE_PROGRAM]];
   const command = `${privilege === 'sudo' ? 'sudo -n env BPFTRACE_PERF_RB_PAGES=64 ' : ''}bpftrace -e '${PROBE_PROGRAM}'`;
   const result = await execa(file, args, { reject: false, timeout: PROBE_TIMEOUT_MS, stdin: 'ignore' });
   if (result.exitCode === 0 && !result.timedOut) return { ok: true, command };
@@ -49,15 +49,17 @@ export interface BpfCheckInput {
   bpftrace: string | undefined;
   privilege: Privilege;
   config?: KernelConfig;
+  /** Load a program to prove it (default true: the doctor); false: only the static evidence (start-up of a run). */
+  live?: boolean;
 }
 
-export async function checkBpf({ bpftrace, privilege, config }: BpfCheckInput): Promise<CheckResult> {
-  if (bpftrace && privilege.kind !== 'none') {
+export async function checkBpf({ bpftrace, privilege, config, live = true }: BpfCheckInput): Promise<CheckResult> {
+  if (live && bpftrace && privilege.kind !== 'none') {
     const outcome = await probeBpf(bpftrace, privilege.kind);
     if (outcome.ok) return ok('kernel.bpf', `BPF works: \`${outcome.command}\` loaded and ran a program`);
     return missing('kernel.bpf', `\`${outcome.command}\` failed: ${outcome.error}`, KERNEL_FIX);
   }
-  const why = !bpftrace ? 'bpftrace is not installed' : 'no root or passwordless sudo';
+  const why = !live ? 'the live test is the doctor\'s (regtest-harness doctor)' : !bpftrace ? 'bpftrace is not installed' : 'no root or passwordless sudo';
   const compiled = config?.get('CONFIG_BPF_SYSCALL');
   if (compiled === 'n') return missing('kernel.bpf', `the kernel has no bpf() syscall: ${describeOption(config, 'CONFIG_BPF_SYSCALL')}`, KERNEL_FIX);
   // The sysctl exists only in kernels built with the bpf() syscall.

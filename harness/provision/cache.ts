@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 import { assertTrustedDir, pidIsAlive, releasePidLock, tryAcquirePidLock } from '../common/pid-lock.js';
@@ -12,12 +11,7 @@ import { assertTrustedDir, pidIsAlive, releasePidLock, tryAcquirePidLock } from 
  * only saves duplicate work — correctness rests on the rename.
  */
 
-/** `$REGTEST_HARNESS_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/regtest-harness`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.REGTEST_HARNESS_CACHE) return env.REGTEST_HARNESS_CACHE;
-  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
-  return join(base, 'regtest-harness');
-}
+export { defaultCacheDir } from '../common/cache-dir.js';
 
 export async function isDirectory(path: string): Promise<boolean> {
   try {
