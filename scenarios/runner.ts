@@ -93,15 +93,16 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log, ...(options.signal ? { signal: options.signal } : {}) };
     let checks: CheckResult[];
     let actError: unknown;
+    let state: unknown;
     try {
       // An action blocked in an RPC (waitforblock) must not hold a Ctrl-C: give up on it; the
       // network's disposal below ends it.
-      await untilAborted(Promise.resolve(scenario.act?.(context)), options.signal);
+      state = await untilAborted(Promise.resolve(scenario.act?.(context)), options.signal);
     } catch (error) {
       actError = error;
     }
     options.signal?.throwIfAborted();
-    checks = await scenario.expectations(context);
+    checks = await scenario.expectations(context, state);
     if (actError !== undefined) {
       const message = actError instanceof Error ? actError.message : String(actError);
       checks = [{ pass: false, claim: `the scenario's actions complete`, finding: message, report: actError instanceof HarnessError ? (actError.evidence ?? '') : '' }, ...checks];
