@@ -19,10 +19,9 @@ export type { ConnectMode, NetworkOptions } from './network-options.js';
 /**
  * N regtest nodes with a topology, an optional tracer attached before they connect, and helpers
  * to act on them. Flow: resolve binary → datadirs and ports → spawn (parallel; with `rpc` connect
- * mode the tracer goes live meanwhile, with `startup` before) → attach (barrier) → connect → wait
- * for handshakes. `dispose()` undoes all of it.
- * Jobs live in their own modules: handshake-wait.ts, peer-directory.ts, chain-actions.ts,
- * network-dir.ts, failure-bundle.ts.
+ * mode the tracer attaches meanwhile, with `startup` it goes live first) → attach (barrier) →
+ * connect → wait for handshakes. `dispose()` undoes all of it. Jobs live in their own modules:
+ * handshake-wait.ts, peer-directory.ts, chain-actions.ts, network-dir.ts, failure-bundle.ts.
  */
 export class Network {
   readonly nodes: BitcoinNode[];
@@ -98,9 +97,9 @@ export class Network {
     const signal = this.timing.signal;
     await Promise.all(this.nodes.map((node) => node.reservePorts()));
     if (this.connectMode === 'startup') for (const node of this.nodes) node.setConnect(this.dialTargets(node.index));
-    // A tracer that sees processes before they exist (bpftrace in path mode) goes live before the
-    // first connection: with -connect= that is the spawn, so it goes live first; with addnode it
-    // attaches while the nodes start (the barrier is before the dial, not before the spawn).
+    // A tracer that can see processes before they exist (bpftrace in path mode) goes live before
+    // the first connection: with -connect= that is the spawn, so it goes live first; with addnode
+    // it attaches while the nodes start (the barrier is before the dial, not before the spawn).
     const prepare = () => this.tracer?.prepare?.([this.binary.elfPath]);
     if (this.connectMode === 'startup') await prepare();
     signal?.throwIfAborted();

@@ -23,7 +23,7 @@ export interface ScenarioContext {
  * A P2P scenario: a topology, actions, and expectations on the traced messages.
  * Usable from a vitest spec (`runScenario`) and from the CLI (`regtest-harness run <name>`).
  */
-export interface Scenario {
+export interface Scenario<State = unknown> {
   name: string;
   /** One line for `regtest-harness scenarios`. */
   summary: string;
@@ -31,23 +31,23 @@ export interface Scenario {
   minNodes: number;
   defaults: { nodes: number; topology: string; connectMode?: ConnectMode };
   /**
-   * Tracepoints the expectations read beyond the USDT tracer's default (the message and connection
-   * ones, DEFAULT_USDT_TRACEPOINTS): traced where the binary has them. Each one is a uprobe to attach and detach.
-   */
-  tracepoints?: readonly TracepointName[];
-  /**
    * Whether the scenario can mean anything on this binary: `true`, or one line saying why not
    * ("BIP324 v2 transport exists since Bitcoin Core v26.0"). Asked before anything starts; a
    * scenario that only lacks a way to observe something on a version adapts instead (see
    * scenarios/applicability.ts). Absent: applies everywhere.
    */
   appliesTo?: (binary: BitcoindBinary) => true | string;
+  /**
+   * Tracepoints the expectations read beyond the USDT tracer's default (the message and connection
+   * ones, DEFAULT_USDT_TRACEPOINTS): traced where the binary has them. Each one is a uprobe to attach and detach.
+   */
+  tracepoints?: readonly TracepointName[];
   /** Extra network options the scenario needs (v2 transport, no whitelist, extra args). */
   networkOptions?: (nodes: number) => Partial<NetworkOptions>;
-  /** Actions once every handshake is complete. */
-  act?: (context: ScenarioContext) => Promise<void>;
-  /** The expectations, checked after `act`. */
-  expectations: (context: ScenarioContext) => Promise<CheckResult[]> | CheckResult[];
+  /** Actions once every handshake is complete; what they learnt (block hashes, peer ids, times) is returned for the expectations. */
+  act?(context: ScenarioContext): Promise<State>;
+  /** The expectations, checked after `act` with what it returned (undefined when it failed: the runner reports why). */
+  expectations(context: ScenarioContext, state: State | undefined): Promise<CheckResult[]> | CheckResult[];
 }
 
 /** A check built from a plain condition (for RPC state rather than message order). */

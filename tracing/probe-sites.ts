@@ -8,7 +8,7 @@
  *
  * Only x86 (32 and 64 bit) is checked, where sdt.h's nop is the single byte 0x90.
  */
-import { open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { ProbeNote } from './elf-notes.js';
 
 export interface DamagedProbeSite {
@@ -34,39 +34,34 @@ interface LoadSegment {
 /** The probe sites of `notes` in `elfPath` that are not a nop (empty where the check does not apply). */
 export async function damagedProbeSites(elfPath: string, notes: readonly ProbeNote[]): Promise<DamagedProbeSite[]> {
   if (notes.length === 0) return [];
-  const handle = await open(elfPath, 'r');
-  try {
-    const read = async (offset: number, length: number): Promise<Buffer> => {
-      const buffer = Buffer.alloc(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, offset);
-      return buffer.subarray(0, bytesRead);
-    };
-    const header = await read(0, 64);
-    if (header.length < 52 || header.readUInt32BE(0) !== 0x7f454c46 || header[5] !== 1) return [];
-    const is64 = header[4] === 2;
-    const machine = header.readUInt16LE(0x12);
-    if (machine !== EM_X86_64 && machine !== EM_386) return [];
-    const segments = await loadSegments(read, header, is64);
-    const damaged: DamagedProbeSite[] = [];
-    for (const note of notes) {
-      const address = Number(BigInt(note.location));
-      const segment = segments.find((s) => address >= s.vaddr && address < s.vaddr + s.filesz);
-      if (!segment) continue; // not in the file (prelinked or relocatable): nothing to compare
-      const [byte] = await read(segment.offset + (address - segment.vaddr), 1);
-      if (byte !== undefined && byte !== X86_NOP) damaged.push({ probe: `${note.provider}:${note.name}`, location: note.location, byte });
-    }
-    return damaged;
-  } finally {
-    await handle.close();
-  }
+  return damagedProbeSitesInImage(await readFile(elfPath), notes);
 }
 
-async function loadSegments(read: (offset: number, length: number) => Promise<Buffer>, header: Buffer, is64: boolean): Promise<LoadSegment[]> {
-  const tableOffset = is64 ? Number(header.readBigUInt64LE(0x20)) : header.readUInt32LE(0x1c);
-  const entrySize = header.readUInt16LE(is64 ? 0x36 : 0x2a);
-  const count = header.readUInt16LE(is64 ? 0x38 : 0x2c);
+/** The same on an ELF image already in memory. */
+export function damagedProbeSitesInImage(image: Buffer, notes: readonly ProbeNote[]): DamagedProbeSite[] {
+  const header = image.subarray(0, 64);
+  if (notes.length === 0 || header.length < 52 || header.readUInt32BE(0) !== 0x7f454c46 || header[5] !== 1) return [];
+  const is64 = header[4] === 2;
+  const machine = header.readUInt16LE(0x12);
+  if (machine !== EM_X86_64 && machine !== EM_386) return [];
+  const segments = loadSegments(image, is64);
+  const damaged: DamagedProbeSite[] = [];
+  for (const note of notes) {
+    const address = Number(BigInt(note.location));
+    const segment = segments.find((s) => address >= s.vaddr && address < s.vaddr + s.filesz);
+    if (!segment) continue; // not in the file (prelinked or relocatable): nothing to compare
+    const byte = image[segment.offset + (address - segment.vaddr)];
+    if (byte !== undefined && byte !== X86_NOP) damaged.push({ probe: `${note.provider}:${note.name}`, location: note.location, byte });
+  }
+  return damaged;
+}
+
+function loadSegments(image: Buffer, is64: boolean): LoadSegment[] {
+  const tableOffset = is64 ? Number(image.readBigUInt64LE(0x20)) : image.readUInt32LE(0x1c);
+  const entrySize = image.readUInt16LE(is64 ? 0x36 : 0x2a);
+  const count = image.readUInt16LE(is64 ? 0x38 : 0x2c);
   if (tableOffset === 0 || entrySize === 0) return [];
-  const table = await read(tableOffset, entrySize * count);
+  const table = image.subarray(tableOffset, tableOffset + entrySize * count);
   const segments: LoadSegment[] = [];
   for (let i = 0; i < count && (i + 1) * entrySize <= table.length; i++) {
     const at = i * entrySize;

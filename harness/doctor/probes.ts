@@ -51,7 +51,8 @@ export function describeCensus(census: ProbeCensus): string {
 /** The census of one ELF file, or the check result explaining why its notes cannot be read. */
 async function censusOf(elfPath: string): Promise<ProbeCensus | CheckResult> {
   try {
-    return probeCensus(await readProbeNotes(elfPath));
+    const notes = await readProbeNotes(elfPath);
+    return probeCensus(notes);
   } catch (error) {
     if (!isHarnessError(error)) throw error;
     return missing('bitcoind.probes', `cannot read the probes of ${elfPath}: ${error.message}`, error.fix);

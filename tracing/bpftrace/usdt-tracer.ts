@@ -5,7 +5,7 @@
 import { HarnessError } from '../../harness/common/errors.js';
 import type { TraceEvent, TracepointName } from '../events.js';
 import { hasProbes } from '../elf-notes.js';
-import { damagedProbeSites } from '../probe-sites.js';
+import { damagedProbeSites, describeDamagedSite } from '../probe-sites.js';
 import { DEFAULT_USDT_TRACEPOINTS, tracepoint } from '../catalog.js';
 import { OrderedDelivery } from '../ordered-delivery.js';
 import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
@@ -139,8 +139,7 @@ export class UsdtTracer implements Tracer {
     const notes = (await this.pool.probeNotes(elfPath)).filter((n) => tracepoints.includes(`${n.provider}:${n.name}` as TracepointName));
     const damaged = await damagedProbeSites(elfPath, notes).catch(() => []);
     if (damaged.length === 0) return;
-    const sites = damaged.map((d) => `${d.probe} at ${d.location} holds 0x${d.byte.toString(16)}`).join(', ');
-    throw new HarnessError('NO_PROBES', `${elfPath} was modified: ${sites} instead of a NOP, so those probes cannot be traced`, {
+    throw new HarnessError('NO_PROBES', `${elfPath} was altered after it was built: ${damaged.map(describeDamagedSite).join('; ')}, so those probes cannot be traced`, {
       fix: 'use an unmodified copy of the binary (compare its sha256 with the build\'s); a probe site holding 0xcc is a breakpoint written into the file',
     });
   }

@@ -18,5 +18,10 @@ export const commands: CommandEntry[] = [
   { name: 'run', summary: 'run a scenario: traced network, actions, expectations (exit 1 when one fails)', load: async () => (await import('./run.js')).runCommand },
   { name: 'scenarios', summary: 'list the scenarios run knows', load: async () => (await import('./scenarios.js')).scenariosCommand },
   { name: 'probes', summary: 'list the USDT probes of a binary, or diff two binaries (--diff a b)', load: async () => (await import('./probes.js')).probesCommand },
+  {
+    name: 'conformance',
+    summary: "fire all of Core's tracepoints on real nodes and check every argument, per binary (matrix)",
+    load: async () => (await import('./conformance.js')).conformanceCommand,
+  },
   { name: 'doctor', summary: "check kernel, bpftrace, privileges and bitcoind; say which tracer auto picks", load: async () => (await import('./doctor.js')).doctorCommand },
 ];
