@@ -17,7 +17,7 @@ export const commands: CommandEntry[] = [
   { name: 'up', summary: 'start a regtest network and keep it up until Ctrl-C', load: async () => (await import('./up.js')).upCommand },
   { name: 'run', summary: 'run a scenario: traced network, actions, expectations (exit 1 when one fails)', load: async () => (await import('./run.js')).runCommand },
   { name: 'scenarios', summary: 'list the scenarios run knows', load: async () => (await import('./scenarios.js')).scenariosCommand },
-  { name: 'probes', summary: 'list the USDT probes of a binary, or diff two binaries (--diff a b)', load: async () => (await import('./probes.js')).probesCommand },
+  { name: 'probes', summary: 'list the USDT probes of a binary, diff two (--diff a b), or check one against the catalog (--check)', load: async () => (await import('./probes.js')).probesCommand },
   {
     name: 'conformance',
     summary: "fire all of Core's tracepoints on real nodes and check every argument, per binary (matrix)",
