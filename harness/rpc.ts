@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { HarnessError } from './common/errors.js';
+import { DEFAULT_TIMEOUTS } from './common/timing.js';
 import type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';
 
 export type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';
@@ -39,7 +40,8 @@ export class Rpc {
 
   constructor(
     private readonly endpoint: RpcEndpoint,
-    private readonly timeoutMs = 60_000,
+    /** Per call (DEFAULT_TIMEOUTS.rpcCall in harness/common/timing.ts, scaled by the node's timing). */
+    private readonly timeoutMs: number = DEFAULT_TIMEOUTS.rpcCall,
   ) {
     this.authorization = `Basic ${Buffer.from(`${endpoint.username}:${endpoint.password}`).toString('base64')}`;
   }
