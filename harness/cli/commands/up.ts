@@ -1,8 +1,8 @@
 import { resolveBitcoind } from '../../binary.js';
 import { Network } from '../../network.js';
 import { formatEdge, parseTopology } from '../../topology.js';
-import { EXIT_OK, parseCommandArgs, parseIntegerFlag, writeLine, type Command, type CommandIO } from '../command.js';
-import { connectModeFlag, NETWORK_FLAGS, NETWORK_FLAGS_HELP, v2transportFlag } from '../network-flags.js';
+import { EXIT_OK, parseCommandArgs, writeLine, type Command, type CommandIO } from '../command.js';
+import { connectModeFlag, nodesFlag, NETWORK_FLAGS, NETWORK_FLAGS_HELP, v2transportFlag } from '../network-flags.js';
 
 const help = `Usage: regtest-harness up [options]
 
@@ -19,7 +19,7 @@ the cause and the fix), 130 interrupted while still starting (everything started
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values } = parseCommandArgs('up', argv, { ...NETWORK_FLAGS, json: { type: 'boolean' } });
-  const nodes = parseIntegerFlag('up', 'nodes', values.nodes as string | undefined, 2);
+  const nodes = nodesFlag('up', values.nodes as string | undefined, 2);
   const v2transport = v2transportFlag('up', values.v2transport as string | undefined);
   const connectMode = connectModeFlag('up', values['connect-mode'] as string | undefined);
   const topology = (values.topology as string | undefined) ?? 'line';
