@@ -8,7 +8,7 @@ import type { PeerInfo, TraceTarget, Tracer } from '../tracing/tracer.js';
 import { resolveBitcoind, type BitcoindBinary } from './binary.js';
 import { trackForSignals, untrackForSignals } from './common/signal-cleanup.js';
 import { HarnessError } from './common/errors.js';
-import { BitcoinNode } from './node.js';
+import { BitcoinNode, type NodeExit } from './node.js';
 import { guardPath, releasePath } from './common/reaper.js';
 import { formatEdge, parseTopology, type Edge } from './topology.js';
 import { waitUntil } from './common/wait.js';
@@ -46,6 +46,8 @@ export interface NetworkOptions {
   onEvent?: (event: TraceEvent) => void;
   /** Progress lines (e.g. console.error); silent by default. */
   log?: (line: string) => void;
+  /** A node's process exited without the harness stopping it (crash, kill -9, `stop` from outside); fired on the child's exit. */
+  onNodeExit?: (node: BitcoinNode, exit: NodeExit) => void;
 }
 
 const WALLET = 'harness';
@@ -68,6 +70,8 @@ export class Network {
   readonly startedAtNs: bigint;
   private readonly options: NetworkOptions;
   private readonly removeDir: () => Promise<void>;
+  private readonly keepDir: () => void;
+  private keepRequested = false;
   private disposed: Promise<void> | undefined;
 
   private constructor(init: {
@@ -75,6 +79,7 @@ export class Network {
     binary: BitcoindBinary;
     dir: string;
     removeDir: () => Promise<void>;
+    keepDir: () => void;
     edges: Edge[];
     startedAtNs: bigint;
   }) {
@@ -82,6 +87,7 @@ export class Network {
     this.binary = init.binary;
     this.dir = init.dir;
     this.removeDir = init.removeDir;
+    this.keepDir = init.keepDir;
     this.edges = init.edges;
     this.startedAtNs = init.startedAtNs;
     this.connectMode = init.options.connectMode ?? 'rpc';
@@ -100,6 +106,7 @@ export class Network {
         ...(init.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: init.options.readyTimeoutMs }),
         // Separates a restarted node's connections from its earlier ones (peer ids start at 0 again).
         onSpawn: (node) => this.trace.markIncarnation(node.index, Number(process.hrtime.bigint() - this.startedAtNs) / 1000),
+        ...(init.options.onNodeExit ? { onUnexpectedExit: init.options.onNodeExit } : {}),
       }),
     );
   }
@@ -108,8 +115,8 @@ export class Network {
   static async start(options: NetworkOptions): Promise<Network> {
     const edges = parseTopology(options.topology ?? 'line', options.nodes);
     const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
-    const { dir, removeDir } = await makeNetworkDir(options.rootDir, options.keep ?? false);
-    const network = new Network({ options, binary, dir, removeDir, edges, startedAtNs: process.hrtime.bigint() });
+    const { dir, removeDir, keepDir } = await makeNetworkDir(options.rootDir, options.keep ?? false);
+    const network = new Network({ options, binary, dir, removeDir, keepDir, edges, startedAtNs: process.hrtime.bigint() });
     trackForSignals(network);
     try {
       await network.boot();
@@ -390,6 +397,16 @@ export class Network {
     return parts.join('\n\n');
   }
 
+  /** Keep the datadirs when disposing (e.g. after a node crashed, for inspection); `dir` says where. */
+  keepDatadirs(): void {
+    this.keepRequested = true;
+  }
+
+  /** Whether dispose leaves the datadirs on disk (the `keep` option or keepDatadirs()). */
+  get keepsDatadirs(): boolean {
+    return (this.options.keep ?? false) || this.keepRequested;
+  }
+
   async dispose(): Promise<void> {
     this.disposed ??= this.teardown();
     return this.disposed;
@@ -399,8 +416,9 @@ export class Network {
     untrackForSignals(this);
     await this.tracer?.detach().catch(() => undefined);
     await Promise.allSettled(this.nodes.map((node) => node.dispose()));
-    await this.removeDir();
-    if (this.options.keep) this.log(`kept datadirs in ${this.dir}`);
+    if (this.keepRequested) this.keepDir();
+    else await this.removeDir();
+    if (this.keepsDatadirs) this.log(`kept datadirs in ${this.dir}`);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -408,7 +426,7 @@ export class Network {
   }
 }
 
-async function makeNetworkDir(rootDir: string | undefined, keep: boolean): Promise<{ dir: string; removeDir: () => Promise<void> }> {
+async function makeNetworkDir(rootDir: string | undefined, keep: boolean): Promise<{ dir: string; removeDir: () => Promise<void>; keepDir: () => void }> {
   let path: string;
   try {
     ({ path } = await makeTempDir({ prefix: 'regtest-harness-', mode: 0o700, ...(rootDir === undefined ? {} : { tmpdir: rootDir }) }));
@@ -418,10 +436,11 @@ async function makeNetworkDir(rootDir: string | undefined, keep: boolean): Promi
       cause: error,
     });
   }
-  if (keep) return { dir: path, removeDir: async () => undefined };
+  if (keep) return { dir: path, removeDir: async () => undefined, keepDir: () => undefined };
   guardPath(path);
   return {
     dir: path,
+    keepDir: () => releasePath(path), // the watchdog must not remove it either
     removeDir: async () => {
       await rm(path, { recursive: true, force: true });
       releasePath(path);

@@ -29,6 +29,19 @@ export interface NodeOptions {
   ports?: { p2p: number; rpc: number };
   /** Called with each new pid (start and restart), e.g. so a tracer can follow it. */
   onSpawn?: (node: BitcoinNode) => void;
+  /** Called when the process exits without the harness stopping it (a crash, a kill -9, an RPC `stop` from outside). */
+  onUnexpectedExit?: (node: BitcoinNode, exit: NodeExit) => void;
+}
+
+/** How a bitcoind process ended: its exit code, or the signal that killed it. */
+export interface NodeExit {
+  exitCode: number | undefined;
+  signal: string | undefined;
+}
+
+/** "exit code 1" / "signal SIGKILL": how a report names a node's end. */
+export function describeExit(exit: NodeExit): string {
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode ?? 'unknown'}`;
 }
 
 const BIND_RETRIES = 3;
@@ -50,6 +63,10 @@ export class BitcoinNode {
   private readonly credentials: RpcCredentials = makeRpcCredentials();
   private process: ResultPromise | undefined;
   private exited: Promise<void> = Promise.resolve();
+  /** Set while the harness itself stops or kills the process, so that exit is not "unexpected". */
+  private stopping = false;
+  /** How the last process ended; undefined while it runs (or before the first start). */
+  lastExit: NodeExit | undefined;
   private stderrTail = '';
   private rpcClient: Rpc | undefined;
   private connectTo: readonly string[];
@@ -180,7 +197,14 @@ export class BitcoinNode {
     }
     const pid = child.pid;
     guardProcess(pid);
-    this.exited = child.then(() => releaseProcess(pid));
+    this.stopping = false;
+    this.lastExit = undefined;
+    // The child's exit is the event (no polling): an exit the harness did not ask for is reported.
+    this.exited = child.then((result) => {
+      releaseProcess(pid);
+      this.lastExit = { exitCode: result.exitCode, signal: result.signal };
+      if (!this.stopping) this.options.onUnexpectedExit?.(this, this.lastExit);
+    });
     this.options.onSpawn?.(this);
     await this.waitForRpc();
   }
@@ -248,6 +272,7 @@ export class BitcoinNode {
   /** Graceful stop: RPC stop → wait → SIGTERM → wait → SIGKILL. Keeps the datadir and ports. */
   async stop(): Promise<void> {
     if (!this.running) return this.exited;
+    this.stopping = true;
     try {
       await this.rpc.call('stop');
       if (await this.waitForExit(15_000)) return;
@@ -266,6 +291,7 @@ export class BitcoinNode {
   }
 
   async kill(): Promise<void> {
+    if (this.running) this.stopping = true;
     this.signal('SIGKILL');
     await this.exited;
   }
