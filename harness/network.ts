@@ -391,7 +391,9 @@ export class Network {
 
   /** Each node's debug.log tail, tracer diagnostics: what a failed test prints. */
   async failureBundle(lines = 40): Promise<string> {
-    const parts: string[] = [`network in ${this.dir} (${this.binary.versionLine})`];
+    // The log tails below are copies: unless the datadirs are kept, the directory is gone once the run ends.
+    const where = this.keepsDatadirs ? `network in ${this.dir}` : `network was in ${this.dir} (removed after the run; --keep / keep: true keeps it)`;
+    const parts: string[] = [`${where} (${this.binary.versionLine})`];
     for (const node of this.nodes) parts.push(`── ${node.name} debug.log (last ${lines} lines) ──\n${await node.logTail(lines)}`);
     if (this.tracer) parts.push(`── tracer (${this.tracer.source}) ──\n${this.tracer.diagnostics()}`);
     return parts.join('\n\n');

@@ -6,6 +6,7 @@ import { chooseTracer, type TracerChoice } from '../harness/doctor/choose-tracer
 import type { TraceEvent } from '../tracing/events.js';
 import type { ReportNode } from '../tracing/report/nodes.js';
 import type { Tracer } from '../tracing/tracer.js';
+import { CrashRecorder } from './crashes.js';
 import type { CheckResult, Scenario, ScenarioContext } from './types.js';
 
 export interface RunScenarioOptions {
@@ -58,6 +59,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const log = options.log ?? (() => undefined);
   log(chosen.reason);
 
+  const crashes = new CrashRecorder();
   const network = await Network.start({
     nodes,
     topology,
@@ -71,6 +73,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     ...options.networkOverrides,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    onNodeExit: crashes.record,
   });
   try {
     const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log, ...(options.signal ? { signal: options.signal } : {}) };
@@ -81,9 +84,21 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     } catch (error) {
       actError = error;
     }
+    await crashes.settle(actError, options.signal);
     options.signal?.throwIfAborted();
-    checks = await scenario.expectations(context);
-    if (actError !== undefined) {
+    const crashedDuringActions = crashes.any;
+    try {
+      checks = await scenario.expectations(context);
+    } catch (error) {
+      await crashes.settle(error, options.signal);
+      if (!crashes.any) throw error;
+      checks = []; // a node is gone: the crash below is the finding, not the RPC that met it
+    }
+    if (crashedDuringActions) {
+      checks = [...(await crashes.checks("during the scenario's actions", actError)), ...checks];
+    } else if (crashes.any) {
+      checks = [...(await crashes.checks("while the expectations were checked", undefined)), ...checks];
+    } else if (actError !== undefined) {
       const message = actError instanceof Error ? actError.message : String(actError);
       checks = [{ pass: false, claim: `the scenario's actions complete`, finding: message, report: actError instanceof HarnessError ? (actError.evidence ?? '') : '' }, ...checks];
     }

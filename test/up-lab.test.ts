@@ -50,6 +50,11 @@ function nodeLine(text: string, index: number): { pid: number; p2pPort: number; 
   return { pid: Number(match[1]), p2pPort: Number(match[2]), datadir: match[3]! };
 }
 
+/** A timeline line of `from`'s verack to `to`: traced where it was sent (──▶) or where it arrived (◀──). */
+function verack(from: number, to: number): RegExp {
+  return new RegExp(`node${from} ──verack[^\\n]*▶ node${to}|node${to} ◀──verack[^\\n]*node${from}`);
+}
+
 /** Resolves once up printed its nodes; on failure the error carries up's stderr too. */
 async function ready(up: { stdout: OutputWatch; stderr: OutputWatch }): Promise<void> {
   try {
@@ -94,8 +99,8 @@ describe.skipIf(bitcoindSkipReason() || buildSkipReason())('up watches its nodes
     expect(added.stderr).toBe('');
     expect(added.exitCode).toBe(0);
     // Both sides' verack, live, while up is still running.
-    await up.stdout.until(/node1 ──verack[^\n]*▶ node0/);
-    await up.stdout.until(/node0 ──verack[^\n]*▶ node1/);
+    await up.stdout.until(verack(1, 0));
+    await up.stdout.until(verack(0, 1));
     expect(up.stdout.text).toMatch(/node1 ──version \(\d+ B\)─+▶ node0  \[manual\]/);
 
     const peers = await cli('node0', 'getconnectioncount');
@@ -158,8 +163,8 @@ describe.skipIf(usdtSkip || buildSkipReason())(`up --trace usdt on the newest Co
     await ready(up);
     const node0 = nodeLine(up.stdout.text, 0);
     expect((await cli('1', 'addnode', `127.0.0.1:${node0.p2pPort}`, 'onetry')).exitCode).toBe(0);
-    await up.stdout.until(/node1 ──verack[^\n]*▶ node0/);
-    await up.stdout.until(/node0 ──verack[^\n]*▶ node1/);
+    await up.stdout.until(verack(1, 0));
+    await up.stdout.until(verack(0, 1));
     expect(up.stderr.text).toContain('tracer: usdt');
     up.child.kill('SIGINT');
     expect((await up.child).exitCode).toBe(0);
