@@ -1,23 +1,30 @@
 import { budget, delay, makeTiming } from '../harness/common/timing.js';
-import { describeExit, type BitcoinNode, type NodeExit } from '../harness/node.js';
+import { describeExit, type ExitInfo } from '../harness/common/child-process/index.js';
+import type { Network } from '../harness/network.js';
+import type { BitcoinNode } from '../harness/node.js';
 import { isConnectionRefused } from '../harness/rpc.js';
 import type { CheckResult } from './types.js';
 
 /**
  * Nodes that exited on their own during a scenario, recorded from each child's exit event
- * (harness/node.ts `onUnexpectedExit`). A failed action is then reported as the crash it was
+ * (Network.onUnexpectedExit). A failed action is then reported as the crash it was
  * (`node1 crashed (signal SIGKILL) during the scenario's actions`, with the log tail), not as the
  * `listwallets: connect ECONNREFUSED` the next RPC happened to get.
  */
 export class CrashRecorder {
-  private readonly crashes: { node: BitcoinNode; exit: NodeExit }[] = [];
+  private readonly crashes: { node: BitcoinNode; exit: ExitInfo }[] = [];
   private wake: (() => void) | undefined;
 
-  /** Pass as the network's `onNodeExit`. */
-  readonly record = (node: BitcoinNode, exit: NodeExit): void => {
+  /** Listen to the network's nodes from now on, and count a node that is already gone. */
+  watch(network: Network): void {
+    network.onUnexpectedExit((node, exit) => this.record(node, exit));
+    for (const node of network.nodes) if (!node.running && node.lastExit) this.record(node, node.lastExit);
+  }
+
+  private record(node: BitcoinNode, exit: ExitInfo): void {
     this.crashes.push({ node, exit });
     this.wake?.();
-  };
+  }
 
   get any(): boolean {
     return this.crashes.length > 0;

@@ -1,5 +1,6 @@
 import { resolveBitcoind, type BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
+import { failureBundle } from '../harness/failure-bundle.js';
 import { Network, type ConnectMode, type NetworkOptions } from '../harness/network.js';
 import { parseTopology } from '../harness/topology.js';
 import { chooseTracer, type TracerChoice } from '../harness/doctor/choose-tracer.js';
@@ -73,8 +74,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     ...options.networkOverrides,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    onNodeExit: crashes.record,
   });
+  crashes.watch(network);
   try {
     const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log, ...(options.signal ? { signal: options.signal } : {}) };
     let checks: CheckResult[];
@@ -115,7 +116,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       checks,
       events: [...network.trace.events],
       nodes: network.nodes.map((n) => ({ index: n.index, name: n.name, version: binary.versionLine.replace(/^.* version /, ''), binary: binary.path })),
-      ...(passed ? {} : { failureBundle: await network.failureBundle() }),
+      ...(passed ? {} : { failureBundle: await failureBundle(network) }),
     };
   } finally {
     await network.dispose();

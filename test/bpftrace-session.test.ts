@@ -9,7 +9,7 @@ import { readProbeNotes } from '../tracing/elf-notes.js';
 import { generateProgram } from '../tracing/bpftrace/program.js';
 import type { RawRecord } from '../tracing/bpftrace/parse.js';
 import { BpftraceSession, type SessionListener } from '../tracing/bpftrace/session.js';
-import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
+import { guardProcess, releaseProcess } from '../harness/common/child-process/reaper.js';
 import { isHarnessError, type HarnessError } from '../harness/common/errors.js';
 import { buildEmitter, Emitter, emitterSkipReason, ourBpftracePids } from './helpers/emitter.js';
 

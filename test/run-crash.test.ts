@@ -28,7 +28,7 @@ describe.skipIf(bitcoindSkipReason())('a node that crashes during run', () => {
     expect(crash!.report).toMatch(/── node1 debug\.log \(last 30 lines\) ──\n.*\[net\]/);
     expect(result.checks.filter((c) => /ECONNREFUSED|ECONNRESET/.test(c.finding) && !c.finding.startsWith('node1 crashed'))).toEqual([]);
 
-    const dir = /network was in (\S+) \(removed after the run; --keep \/ keep: true keeps it\)/.exec(result.failureBundle ?? '')?.[1];
+    const dir = /══ network (\S+) \(removed after the run; --keep \/ keep: true keeps it\)/.exec(result.failureBundle ?? '')?.[1];
     expect(dir, result.failureBundle).toBeDefined();
     expect(existsSync(dir!)).toBe(false);
     expect(result.failureBundle).toContain('── node1 debug.log');

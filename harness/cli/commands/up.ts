@@ -1,7 +1,8 @@
 import { resolveBitcoind } from '../../binary.js';
 import { chooseTracer, parseTracerChoice, TRACER_CHOICES } from '../../doctor/choose-tracer.js';
 import { Network } from '../../network.js';
-import { describeExit, type BitcoinNode, type NodeExit } from '../../node.js';
+import { describeExit, type ExitInfo } from '../../common/child-process/index.js';
+import type { BitcoinNode } from '../../node.js';
 import { formatEdge, parseTopology } from '../../topology.js';
 import { formatEventJson } from '../../../tracing/ndjson.js';
 import { ReorderBuffer } from '../../../tracing/report/reorder.js';
@@ -63,11 +64,10 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
     ...(chosen ? { tracer: chosen.tracer, onEvent: (event: TraceEvent) => (json ? writeLine(io.stdout, formatEventJson(event)) : live.push(event)) } : {}),
     ...(values['datadir-root'] ? { rootDir: values['datadir-root'] as string } : {}),
     ...(v2transport === undefined ? {} : { v2transport }),
-    onNodeExit: (node, exit) => watch.exited(node, exit),
   });
-  watch.arm(network.nodes);
+  watch.arm(network);
   let removeState: (() => void) | undefined;
-  let crash: { node: BitcoinNode; exit: NodeExit } | undefined;
+  let crash: { node: BitcoinNode; exit: ExitInfo } | undefined;
   try {
     removeState = writeUpState({
       pid: process.pid,
@@ -110,24 +110,22 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
  * raced against Ctrl-C. Exits before the network is up are start-up errors and are thrown there.
  */
 class NodeWatch {
-  private first: { node: BitcoinNode; exit: NodeExit } | undefined;
+  private first: { node: BitcoinNode; exit: ExitInfo } | undefined;
   private wake: (() => void) | undefined;
-  private armed = false;
 
-  /** From now on an exit counts (start-up exits, e.g. a bind retry, are the start's business); one that already happened too. */
-  arm(nodes: readonly BitcoinNode[]): void {
-    this.armed = true;
-    const dead = nodes.find((node) => !node.running && node.lastExit);
+  /** Listen from now on (exits during start-up, e.g. a bind retry, are the start's business), and count one that already happened. */
+  arm(network: Network): void {
+    network.onUnexpectedExit((node, exit) => this.exited(node, exit));
+    const dead = network.nodes.find((node) => !node.running && node.lastExit);
     if (dead?.lastExit) this.exited(dead, dead.lastExit);
   }
 
-  exited(node: BitcoinNode, exit: NodeExit): void {
-    if (!this.armed) return;
+  private exited(node: BitcoinNode, exit: ExitInfo): void {
     this.first ??= { node, exit };
     this.wake?.();
   }
 
-  untilCrashOr(signal: AbortSignal): Promise<{ node: BitcoinNode; exit: NodeExit } | undefined> {
+  untilCrashOr(signal: AbortSignal): Promise<{ node: BitcoinNode; exit: ExitInfo } | undefined> {
     return new Promise((resolve) => {
       const done = () => {
         signal.removeEventListener('abort', done);
