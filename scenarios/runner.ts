@@ -103,6 +103,10 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       const message = actError instanceof Error ? actError.message : String(actError);
       checks = [{ pass: false, claim: `the scenario's actions complete`, finding: message, report: actError instanceof HarnessError ? (actError.evidence ?? '') : '' }, ...checks];
     }
+    if (checks.length === 0) {
+      // A scenario that asserts nothing cannot fail: that is a broken scenario, not a pass.
+      checks.push({ pass: false, claim: `scenario '${scenario.name}' checks something`, finding: 'its expectations returned no checks, so nothing was asserted', report: '' });
+    }
     for (const error of network.trace.errors) {
       checks.push({ pass: false, claim: 'the trace is complete (no lost events, tracer alive)', finding: error.message, report: error.evidence ?? '' });
     }

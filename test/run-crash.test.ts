@@ -34,3 +34,12 @@ describe.skipIf(bitcoindSkipReason())('a node that crashes during run', () => {
     expect(result.failureBundle).toContain('── node1 debug.log');
   });
 });
+
+describe.skipIf(bitcoindSkipReason())('a scenario with zero checks', () => {
+  test('fails: a scenario that asserts nothing cannot pass', async () => {
+    const assertsNothing: Scenario = { name: 'asserts-nothing', summary: 'no expectations', minNodes: 1, defaults: { nodes: 1, topology: 'none' }, expectations: () => [] };
+    const result = await runWithLogTracer(assertsNothing);
+    expect(result.passed).toBe(false);
+    expect(result.checks).toEqual([{ pass: false, claim: "scenario 'asserts-nothing' checks something", finding: 'its expectations returned no checks, so nothing was asserted', report: '' }]);
+  });
+});
