@@ -18,10 +18,10 @@ export type { ConnectMode, NetworkOptions } from './network-options.js';
 
 /**
  * N regtest nodes with a topology, an optional tracer attached before they connect, and helpers
- * to act on them. Flow: resolve binary → datadirs and ports → tracer live (path mode) → spawn
- * (parallel) → attach (barrier) → connect → wait for handshakes. `dispose()` undoes all of it.
- * Jobs live in their own modules: handshake-wait.ts, peer-directory.ts, chain-actions.ts,
- * network-dir.ts, failure-bundle.ts.
+ * to act on them. Flow: resolve binary → datadirs and ports → spawn (parallel; with `rpc` connect
+ * mode the tracer attaches meanwhile, with `startup` it goes live first) → attach (barrier) →
+ * connect → wait for handshakes. `dispose()` undoes all of it. Jobs live in their own modules:
+ * handshake-wait.ts, peer-directory.ts, chain-actions.ts, network-dir.ts, failure-bundle.ts.
  */
 export class Network {
   readonly nodes: BitcoinNode[];
@@ -98,14 +98,19 @@ export class Network {
     const signal = this.timing.signal;
     await Promise.all(this.nodes.map((node) => node.reservePorts()));
     if (this.connectMode === 'startup') for (const node of this.nodes) node.setConnect(this.dialTargets(node.index));
-    // A tracer that sees processes before they exist (bpftrace in path mode) goes live first, so
-    // startup connections are traced from their first message.
-    await this.tracer?.prepare?.([this.binary.elfPath]);
+    // A tracer that can see processes before they exist (bpftrace in path mode) goes live before
+    // the first connection: with -connect= that is the spawn, so it goes live first; with addnode
+    // it attaches while the nodes start (the barrier is before the dial, not before the spawn).
+    const prepare = () => this.tracer?.prepare?.([this.binary.elfPath]);
+    if (this.connectMode === 'startup') await prepare();
     signal?.throwIfAborted();
     this.options.log?.(`starting ${this.nodes.length} node(s): ${this.binary.versionLine}`);
     const planned = this.nodes.map((node) => node.p2pAddress);
-    // allSettled: a node that fails must not leave its siblings starting while we dispose.
-    const started = await Promise.allSettled(this.nodes.map((node) => node.start()));
+    // allSettled: a node (or the attach) that fails must not leave its siblings starting while we dispose.
+    const started = await Promise.allSettled([
+      ...this.nodes.map((node) => node.start()),
+      ...(this.connectMode === 'startup' ? [] : [prepare()]),
+    ]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     signal?.throwIfAborted();
@@ -240,8 +245,11 @@ export class Network {
   private async teardown(): Promise<void> {
     untrackForSignals(this);
     this.exitListeners.clear();
-    await this.tracer?.detach().catch(() => undefined);
-    await Promise.allSettled(this.nodes.map((node) => node.dispose()));
+    // Interrupted and throwaway: nothing of the nodes' state is wanted, so no graceful shutdown.
+    const kill = (this.timing.signal?.aborted ?? false) && !this.kept;
+    // At the same time: the tracer's detach (a sync, then bpftrace SIGKILLed without waiting for
+    // the kernel's uprobe detach) and the nodes' stop.
+    await Promise.allSettled([this.tracer?.detach(), ...this.nodes.map((node) => node.dispose({ kill }))]);
     await this.directory.remove();
     if (this.kept) this.options.log?.(`kept datadirs in ${this.dir}`);
   }

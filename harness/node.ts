@@ -168,7 +168,7 @@ export class BitcoinNode {
       connect: this.connectTo,
       addnode: this.options.addnode ?? [],
       fastRelay: this.options.fastRelay ?? true,
-      majorVersion: Number.parseInt(this.binary.version, 10),
+      version: this.binary.version,
       v2transport: this.options.v2transport,
       extraArgs: this.options.extraArgs ?? [],
     }), { mode: 0o600 });
@@ -285,9 +285,14 @@ export class BitcoinNode {
     await this.process?.kill();
   }
 
-  /** Stop the process and give back the ports. The datadir belongs to whoever made it (the network). */
-  async dispose(): Promise<void> {
-    await this.stop();
+  /**
+   * Stop the process and give back the ports. The datadir belongs to whoever made it (the network).
+   * `kill`: SIGKILL at once, for a throwaway datadir after Ctrl-C (a graceful stop waits for
+   * whatever RPC bitcoind is busy with, e.g. createwallet, which can take seconds).
+   */
+  async dispose(options: { kill?: boolean } = {}): Promise<void> {
+    if (options.kill) await this.kill();
+    else await this.stop();
     this.releasePortClaims();
   }
 

@@ -8,7 +8,11 @@
  * noban peers for misbehaving, hence `fastRelay: false` (no noban whitelist). A loopback peer is
  * disconnected but not discouraged ("disconnecting but not discouraging local peer").
  */
+import type { BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
+import { abortable, budget } from '../harness/common/timing.js';
+import { versionAtLeast } from '../harness/common/version.js';
+import { waitUntil } from '../harness/common/wait.js';
 import { RpcError } from '../harness/rpc.js';
 import type { Edge } from '../harness/topology.js';
 import type { TraceEvent } from '../tracing/events.js';
@@ -45,6 +49,18 @@ interface Run {
 
 const state = runState<Run>();
 
+/**
+ * How the offender gets its raw `headers` onto the wire on this binary: Core's test-only RPC
+ * `sendmsgtopeer` (v26+). HOOK for older versions: the TypeScript P2P test peer (harness/p2p/,
+ * being written) can play the offender itself; return its route here, send through it in
+ * `sendRawMessage`, and `appliesTo` below then lets the scenario run on every version.
+ */
+export type RawMessageRoute = 'sendmsgtopeer';
+
+export function rawMessageRoute(binary: BitcoindBinary): RawMessageRoute | undefined {
+  return versionAtLeast(binary, '26.0') ? 'sendmsgtopeer' : undefined;
+}
+
 async function sendRawMessage(context: ScenarioContext, from: number, peerId: number, msgType: string, payload: Buffer): Promise<void> {
   try {
     await context.network.node(from).rpc.call('sendmsgtopeer', peerId, msgType, payload.toString('hex'));
@@ -67,7 +83,10 @@ export const misbehaving: Scenario = {
   name: 'misbehaving',
   summary: 'node 1 sends node 0 a header with invalid proof of work; node 0 logs Misbehaving and drops the inbound peer',
   minNodes: 2,
+  tracepoints: ['net:misbehaving_connection'],
   defaults: { nodes: 2, topology: '1>0' },
+  appliesTo: (binary) =>
+    rawMessageRoute(binary) !== undefined || 'the offender sends its bad headers with the test RPC sendmsgtopeer, which Bitcoin Core added in v26.0',
   networkOptions: () => ({ fastRelay: false }),
   act: async (context) => {
     const { network, trace } = context;
@@ -82,9 +101,18 @@ export const misbehaving: Scenario = {
     state.set(context, run);
     await sendRawMessage(context, run.offender, view.dialer.peerId!, 'headers', payload);
     await trace.waitForMessage({ node: run.victim, peer_id: run.victimPeerId, direction: 'in', msg_type: 'headers' });
+    const description = `node${run.victim} to close its connection to node${run.offender} (peer_id ${run.victimPeerId})`;
     if (tracesConnectionEvents(network)) {
-      await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, {
-        description: `node${run.victim} to close its connection to node${run.offender} (peer_id ${run.victimPeerId})`,
+      await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, { description });
+    } else {
+      // No connection tracepoints before v29 (USDT): the close is visible only in the victim's
+      // peer list, which Core prunes in its socket thread shortly after the punishment.
+      const { timing } = network;
+      const victim = network.node(run.victim);
+      await waitUntil(async () => !(await victim.rpc.call('getpeerinfo')).some((p) => p.id === run.victimPeerId), {
+        description: `${description}, as getpeerinfo shows`,
+        timeoutMs: budget(timing, 'event'),
+        ...abortable(timing),
       });
     }
   },

@@ -62,7 +62,8 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
 
   function pool(options: ConstructorParameters<typeof SessionPool>[0] = {}): SessionPool {
     const p = new SessionPool({ ...reaperHooks, ...options });
-    cleanups.push(() => p.shutdown());
+    // Stopping does not wait for the kernel's uprobe detach; the leak check after each test does.
+    cleanups.push(() => p.shutdown().then(() => p.waitForExit()));
     return p;
   }
 
@@ -94,7 +95,7 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
     const [a, b] = [await emitter(), await emitter()];
     const lookups: number[] = [];
     const sink = new ListSink();
-    const tracer = new UsdtTracer({ pool: pool() });
+    const tracer = new UsdtTracer({ pool: pool(), extraTracepoints: ['net:misbehaving_connection'] });
     const startedAtNs = process.hrtime.bigint();
     await tracer.attach([targetFor(a, elfPath, 0, lookups), targetFor(b, elfPath, 1, lookups)], sink, startedAtNs);
     cleanups.push(() => tracer.detach());
@@ -144,6 +145,7 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
     expect(ourBpftracePids()).toHaveLength(1);
     await tracers[1]!.detach();
     expect(shared.size).toBe(0);
+    await shared.waitForExit();
     expect(ourBpftracePids()).toEqual([]);
   });
 
@@ -165,6 +167,7 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
     expect(sink.events[0]!.node).toBe(3);
     await second.detach();
     await kept.shutdown();
+    await kept.waitForExit();
     expect(ourBpftracePids()).toEqual([]);
   });
 
