@@ -334,17 +334,20 @@ describe.skipIf(!toolchain.ok)(`probes check on compiled sdt programs${toolchain
 const newest = newestCoreBuild();
 const coreSkip = newest ? undefined : coreBuildsSkipReason();
 describe.skipIf(coreSkip !== undefined)(`doctor with the newest shared Bitcoin Core build${coreSkip ? ` (skipped: ${coreSkip})` : ''}`, () => {
-  it('finds the net message probes on it', async () => {
+  // A probe site can hold an int3 where a nop belongs (the binary altered, or a kernel that left a
+  // uprobe's breakpoint in the page cache); the doctor then says so and auto falls back to log.
+  it('finds its USDT probes, and --tracer auto follows that check', async () => {
     const { code, stdout } = await cli('doctor', '--json', '--bitcoind', newest!.bitcoind);
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as { checks: CheckResult[]; tracer: { auto: string; reason: string } };
-    expect(byId(report.checks, 'bitcoind.probes')).toMatchObject({ status: 'ok', fix: null });
     expect(byId(report.checks, 'bitcoind.binary').detail).toContain('Bitcoin Core');
-  });
-
-  it.skipIf(privilegedSkip !== undefined)(`--tracer auto would use usdt on it${privilegedSkip ? ` (skipped: ${privilegedSkip})` : ''}`, async () => {
-    const { stdout } = await cli('doctor', '--json', '--bitcoind', newest!.bitcoind);
-    const report = JSON.parse(stdout) as { tracer: { auto: string; reason: string } };
-    expect(report.tracer).toMatchObject({ auto: 'usdt' });
+    const probes = byId(report.checks, 'bitcoind.probes');
+    expect(probes.detail).not.toContain('carries none of the USDT tracepoints');
+    if (probes.status === 'missing') {
+      expect(probes.detail).toMatch(/was altered: .* holds 0xcc \(int3\), not a nop/);
+      expect(report.tracer.auto).toBe('log');
+    } else if (privilegedSkip === undefined) {
+      expect(report.tracer.auto).toBe('usdt');
+    }
   });
 });
