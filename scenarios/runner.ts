@@ -87,10 +87,11 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log, ...(options.signal ? { signal: options.signal } : {}) };
     let checks: CheckResult[];
     let actError: unknown;
+    let state: unknown;
     try {
       // An action blocked in an RPC (waitforblock) must not hold a Ctrl-C: give up on it; the
       // network's disposal below ends it.
-      await untilAborted(Promise.resolve(scenario.act?.(context)), options.signal);
+      state = await untilAborted(Promise.resolve(scenario.act?.(context)), options.signal);
     } catch (error) {
       actError = error;
     }
@@ -98,7 +99,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     options.signal?.throwIfAborted();
     const crashedDuringActions = crashes.any;
     try {
-      checks = await scenario.expectations(context);
+      checks = await scenario.expectations(context, state);
     } catch (error) {
       await crashes.settle(error, options.signal);
       if (!crashes.any) throw error;

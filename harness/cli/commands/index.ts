@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { cliCommand } from './cli.js';
+import { conformanceCommand } from './conformance.js';
 import { doctorCommand } from './doctor.js';
 import { probesCommand } from './probes.js';
 import { provisionCommand } from './provision.js';
@@ -8,4 +9,4 @@ import { runCommand } from './run.js';
 import { scenariosCommand } from './scenarios.js';
 
 /** Every CLI command, in the order --help lists them. */
-export const commands: Command[] = [provisionCommand, upCommand, cliCommand, runCommand, scenariosCommand, probesCommand, doctorCommand];
+export const commands: Command[] = [provisionCommand, upCommand, cliCommand, runCommand, scenariosCommand, probesCommand, conformanceCommand, doctorCommand];
