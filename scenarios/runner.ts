@@ -46,12 +46,10 @@ export interface ScenarioResult {
 }
 
 /**
- * Run one scenario end to end: network up with the tracer attached before anyone connects,
- * actions, expectations, teardown. A failed expectation is a result (passed: false), not a throw;
- * environment problems (no binary, bad topology) throw HarnessError, and so does a scenario that
- * does not apply to the binary (NOT_APPLICABLE, before anything starts).
+ * The node count and topology this run would use, or a BAD_OPTION/BAD_TOPOLOGY error: cheap,
+ * so a front-end calls it before resolving (maybe downloading) a bitcoind.
  */
-export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
+export function checkScenarioOptions(scenario: Scenario, options: Pick<RunScenarioOptions, 'nodes' | 'topology'>): { nodes: number; topology: string } {
   const nodes = options.nodes ?? scenario.defaults.nodes;
   if (nodes < scenario.minNodes) {
     throw new HarnessError('BAD_OPTION', `scenario '${scenario.name}' needs at least ${scenario.minNodes} nodes, got ${nodes}`, {
@@ -60,6 +58,17 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   }
   const topology = options.topology ?? scenario.defaults.topology;
   parseTopology(topology, nodes); // bad topology fails before anything starts
+  return { nodes, topology };
+}
+
+/**
+ * Run one scenario end to end: network up with the tracer attached before anyone connects,
+ * actions, expectations, teardown. A failed expectation is a result (passed: false), not a throw;
+ * environment problems (no binary, bad topology) throw HarnessError, and so does a scenario that
+ * does not apply to the binary (NOT_APPLICABLE, before anything starts).
+ */
+export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
+  const { nodes, topology } = checkScenarioOptions(scenario, options);
   const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
   assertApplies(scenario, binary);
   const chosen = typeof options.tracer === 'object' ? { tracer: options.tracer, reason: `tracer: ${options.tracer.source}` } : await chooseTracer(options.tracer ?? 'auto', binary, scenario.tracepoints);

@@ -86,7 +86,7 @@ export async function launchTracerDaemon(options: LaunchOptions = {}): Promise<L
     await child.kill();
     await cleanUp();
     throw new HarnessError('TRACER_FAILED', `the tracer daemon did not start: ${(error as Error).message}`, {
-      fix: 'read the daemon’s stderr above; run `node dist/tracing/bpftrace/daemon/main.js --socket /tmp/t.sock` to try it alone',
+      fix: 'read the daemon’s stderr above; run `node dist/tracing/bpftrace/daemon/main.js --socket "$(mktemp -d)/d.sock"` to try it alone (the socket must be in a directory only you can access)',
       cause: error,
     });
   }
