@@ -35,6 +35,8 @@ export interface ConnectionSide {
   received(): string[];
   sentEvents(): MessageEvent[];
   receivedEvents(): MessageEvent[];
+  /** For a time slice of a side (scenarios/phase.ts): the whole side, to tell "nothing in this slice" from "never traced". */
+  readonly whole?: ConnectionSide;
 }
 
 /** One connection between two harness nodes. Trace.connection() returns a live view (each read sees the current trace). */
