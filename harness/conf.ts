@@ -13,7 +13,7 @@ export interface NodeConf {
   addnode: readonly string[];
   /** Whitelist loopback peers with noban: skips the Poisson trickle delay (~5 s inbound, ~2 s outbound) between harness nodes. */
   fastRelay: boolean;
-  /** Major version of the binary: `in,out` whitelist directions exist since v27 (#27114). */
+  /** Major version of the binary: `in,out` whitelist directions exist since v28 (#27114; v27.2 rejects them: "Invalid P2P permission"). */
   majorVersion: number;
   /** BIP324 v2 transport; undefined keeps the binary's default (on since v27). */
   v2transport: boolean | undefined;
@@ -59,7 +59,7 @@ export function renderConf(conf: NodeConf): string {
     'debug=net',
     'logtimemicros=1',
     'fallbackfee=0.0002',
-    ...(conf.fastRelay ? [conf.majorVersion >= 27 ? 'whitelist=noban,in,out@127.0.0.1' : 'whitelist=noban@127.0.0.1'] : []),
+    ...(conf.fastRelay ? [conf.majorVersion >= 28 ? 'whitelist=noban,in,out@127.0.0.1' : 'whitelist=noban@127.0.0.1'] : []),
     ...(conf.v2transport === undefined ? [] : [`v2transport=${conf.v2transport ? 1 : 0}`]),
     ...conf.connect.map((a) => `connect=${a}`),
     ...conf.addnode.map((a) => `addnode=${a}`),
