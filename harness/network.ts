@@ -12,6 +12,7 @@ import { BitcoinNode } from './node.js';
 import { guardPath, releasePath } from './common/reaper.js';
 import { formatEdge, parseTopology, type Edge } from './topology.js';
 import { waitUntil } from './common/wait.js';
+import { TestPeers, type AddListeningPeerOptions, type AddPeerOptions, type NetworkPeer } from './p2p/network-peers.js';
 
 export type ConnectMode = 'startup' | 'rpc';
 
@@ -66,6 +67,8 @@ export class Network {
   readonly dir: string;
   /** process.hrtime.bigint() when the network started: t = 0 of the trace. */
   readonly startedAtNs: bigint;
+  /** TypeScript test peers attached to the nodes (harness/p2p/network-peers.ts). */
+  readonly peers: TestPeers;
   private readonly options: NetworkOptions;
   private readonly removeDir: () => Promise<void>;
   private disposed: Promise<void> | undefined;
@@ -87,6 +90,7 @@ export class Network {
     this.connectMode = init.options.connectMode ?? 'rpc';
     this.tracer = init.options.tracer;
     this.trace = new Trace({ allowLoss: init.options.allowTraceLoss ?? false });
+    this.peers = new TestPeers(this);
     if (init.options.onEvent) this.trace.subscribe(init.options.onEvent);
     const extra = init.options.extraArgs;
     this.nodes = Array.from({ length: init.options.nodes }, (_, index) =>
@@ -231,6 +235,8 @@ export class Network {
    * `addrbind` of its outbound peer; asked once per inbound peer.
    */
   private async peerNodeOf(node: BitcoinNode, peer: PeerInfo): Promise<number | null> {
+    const testPeer = this.peers.laneOf(node.index, peer);
+    if (testPeer !== undefined) return testPeer;
     if (!peer.inbound) return this.nodes.find((n) => n.p2pAddress === peer.addr)?.index ?? null;
     for (const candidate of this.nodes) {
       if (candidate === node || !candidate.running) continue;
@@ -238,6 +244,18 @@ export class Network {
       if (peers.some((p) => !p.inbound && p.addr === node.p2pAddress && p.addrbind === peer.addr)) return candidate.index;
     }
     return null;
+  }
+
+  // ── Test peers (harness/p2p) ───────────────────────────────────────────────
+
+  /** A TypeScript peer dials node `to` (an inbound peer there); resolves after the handshake by default. */
+  addPeer(options: AddPeerOptions): Promise<NetworkPeer> {
+    return this.peers.addPeer(options);
+  }
+
+  /** Node `from` dials a TypeScript peer's listener (`connType`: manual = addnode onetry, else addconnection). */
+  addListeningPeer(options: AddListeningPeerOptions): Promise<NetworkPeer> {
+    return this.peers.addListeningPeer(options);
   }
 
   // ── Actions ────────────────────────────────────────────────────────────────
@@ -397,6 +415,7 @@ export class Network {
 
   private async teardown(): Promise<void> {
     untrackForSignals(this);
+    await this.peers.dispose();
     await this.tracer?.detach().catch(() => undefined);
     await Promise.allSettled(this.nodes.map((node) => node.dispose()));
     await this.removeDir();

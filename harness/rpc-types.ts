@@ -60,6 +60,8 @@ export interface RpcMethods {
   getblockcount: [[], number];
   getblockhash: [[height: number], string];
   addnode: [[node: string, command: 'add' | 'remove' | 'onetry', v2transport?: boolean], null];
+  /** Regtest, test-only (v22+); v2transport since v26, required there. */
+  addconnection: [[address: string, connection_type: string, v2transport?: boolean], { address: string; connection_type: string }];
   disconnectnode: [[address: string, nodeid?: number], null];
   setnetworkactive: [[state: boolean], boolean];
   generatetoaddress: [[nblocks: number, address: string], string[]];

@@ -21,7 +21,8 @@ export type HarnessErrorCode =
   | 'CHECKSUM_MISMATCH'
   | 'UNKNOWN_SCENARIO'
   | 'USAGE'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'PEER_DISCONNECTED';
 
 export interface HarnessErrorDetails {
   /** What the user can do about it, as one imperative sentence. */

@@ -86,7 +86,7 @@ function decodeKnown(command: string, r: PayloadReader): P2PMessage | undefined 
 }
 
 function decodeFields(command: string, r: PayloadReader): P2PMessage | undefined {
-  if (EMPTY.has(command)) return { type: command as 'verack' };
+  if (EMPTY.has(command)) return { type: command } as P2PMessage;
   switch (command) {
     case 'version':
       return decodeVersion(r);

@@ -52,14 +52,23 @@ export interface InvEntry {
 
 export type P2PMessage =
   | VersionMessage
-  | { type: 'verack' | 'wtxidrelay' | 'sendaddrv2' | 'getaddr' | 'sendheaders' | 'mempool' }
+  | { type: 'verack' }
+  | { type: 'wtxidrelay' }
+  | { type: 'sendaddrv2' }
+  | { type: 'getaddr' }
+  | { type: 'sendheaders' }
+  | { type: 'mempool' }
   | { type: 'sendcmpct'; announce: boolean; version: bigint }
   | { type: 'feefilter'; feeRate: bigint }
-  | { type: 'ping' | 'pong'; nonce: bigint }
+  | { type: 'ping'; nonce: bigint }
+  | { type: 'pong'; nonce: bigint }
   | { type: 'addr'; addresses: TimedAddress[] }
   | { type: 'addrv2'; addresses: AddrV2Entry[] }
-  | { type: 'inv' | 'getdata' | 'notfound'; inventory: InvEntry[] }
-  | { type: 'getheaders' | 'getblocks'; version: number; locator: string[]; hashStop: string }
+  | { type: 'inv'; inventory: InvEntry[] }
+  | { type: 'getdata'; inventory: InvEntry[] }
+  | { type: 'notfound'; inventory: InvEntry[] }
+  | { type: 'getheaders'; version: number; locator: string[]; hashStop: string }
+  | { type: 'getblocks'; version: number; locator: string[]; hashStop: string }
   | { type: 'headers'; headers: BlockHeader[] }
   | { type: 'block'; header: BlockHeader; transactions: Transaction[] }
   | { type: 'tx'; tx: Transaction }

@@ -1,0 +1,162 @@
+/**
+ * Test peers attached to a Network: `addPeer` dials a node (an inbound peer there),
+ * `addListeningPeer` has a node dial a peer's listener (addnode … onetry for 'manual', regtest's
+ * test-only addconnection for the automatic outbound types). Each peer gets a trace lane
+ * (tracing/peer-lanes.ts) and its own traffic in the trace; the node's events about it map back to
+ * that lane through `laneOf`. `dispose` closes every socket and listener.
+ */
+import { versionAtLeast } from '../common/version.js';
+import { HarnessError } from '../common/errors.js';
+import { makeTiming, type Timing } from '../common/timing.js';
+import type { BitcoindBinary } from '../binary.js';
+import type { BitcoinNode } from '../node.js';
+import type { EventSink, PeerInfo } from '../../tracing/tracer.js';
+import { laneName, peerLane } from '../../tracing/peer-lanes.js';
+import { P2PListener } from './listener.js';
+import { P2PPeer, type P2PPeerOptions } from './peer.js';
+import { closedEvent, openedEvent, trafficEvent, type PeerLaneContext } from './peer-events.js';
+
+/** The network as the peers need it. */
+export interface PeerHost {
+  readonly trace: EventSink;
+  readonly startedAtNs: bigint;
+  readonly binary: BitcoindBinary;
+  node(index: number): BitcoinNode;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export type PeerVersionOptions = Omit<P2PPeerOptions, 'onTraffic' | 'onClose' | 'timing'>;
+
+export interface AddPeerOptions extends PeerVersionOptions {
+  /** The node the peer dials. */
+  to: number;
+  /** Resolve only once the handshake is complete (default true with handshake 'auto'). */
+  waitForHandshake?: boolean;
+}
+
+/** How the node opens the connection: `manual` = addnode … onetry; the others = addconnection (regtest, test-only). */
+export type ListeningConnType = 'manual' | 'outbound-full-relay' | 'block-relay-only' | 'feeler' | 'addr-fetch';
+
+export interface AddListeningPeerOptions extends PeerVersionOptions {
+  /** The node that dials the peer. */
+  from: number;
+  /** Default 'outbound-full-relay'. */
+  connType?: ListeningConnType;
+  waitForHandshake?: boolean;
+}
+
+/** A peer of a network: the P2PPeer plus its lane. */
+export interface NetworkPeer {
+  readonly peer: P2PPeer;
+  /** Trace-node index of its lane (peer_node in the node's events). */
+  readonly lane: number;
+  /** `peer0`. */
+  readonly name: string;
+  /** The node it is connected to. */
+  readonly node: number;
+  readonly listener?: P2PListener;
+}
+
+export class TestPeers {
+  private readonly peers: NetworkPeer[] = [];
+  private readonly listeners: P2PListener[] = [];
+  /** `${node}|${address as that node sees the peer}` → lane. */
+  private readonly lanes = new Map<string, number>();
+  private count = 0;
+
+  constructor(private readonly host: PeerHost) {}
+
+  get all(): readonly NetworkPeer[] {
+    return this.peers;
+  }
+
+  /** The lane of the test peer a node lists as `peer`, or undefined when it is not one. */
+  laneOf(node: number, peer: PeerInfo): number | undefined {
+    return this.lanes.get(`${node}|${peer.addr}`);
+  }
+
+  async addPeer(options: AddPeerOptions): Promise<NetworkPeer> {
+    const { to, waitForHandshake, ...versionOptions } = options;
+    const node = this.host.node(to);
+    const lane = peerLane(this.count++);
+    const ctx: PeerLaneContext = { lane, node: to, connection: 0, startedAtNs: this.host.startedAtNs };
+    const timing = this.timing();
+    let peer: P2PPeer | undefined;
+    const established = Math.floor(Date.now() / 1000);
+    const pending: Parameters<NonNullable<P2PPeerOptions['onTraffic']>>[0][] = [];
+    peer = await P2PPeer.connect(node.p2pAddress, {
+      ...versionOptions,
+      timing,
+      // Traffic before connect() returns has no peer object yet: held, then flushed in order.
+      onTraffic: (traffic) => (peer ? this.host.trace.push(trafficEvent(ctx, peer, traffic)) : pending.push(traffic)),
+      onClose: (close) => peer && this.host.trace.push(closedEvent(ctx, peer, close, established)),
+    });
+    // Registered before the peer's first byte can reach the node: the tracer's lookups find it.
+    this.lanes.set(`${to}|${peer.localAddress}`, lane);
+    this.host.trace.push(openedEvent(ctx, peer, process.hrtime.bigint()));
+    for (const traffic of pending.splice(0)) this.host.trace.push(trafficEvent(ctx, peer, traffic));
+    const entry: NetworkPeer = { peer, lane, name: laneName(lane), node: to };
+    this.peers.push(entry);
+    if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') await peer.waitForHandshake({ timing });
+    return entry;
+  }
+
+  async addListeningPeer(options: AddListeningPeerOptions): Promise<NetworkPeer> {
+    const { from, connType = 'outbound-full-relay', waitForHandshake, ...versionOptions } = options;
+    const node = this.host.node(from);
+    const lane = peerLane(this.count++);
+    const timing = this.timing();
+    let connection = 0;
+    let current: { peer?: P2PPeer; ctx: PeerLaneContext } | undefined;
+    const listener = await P2PListener.open(() => {
+      const slot: { peer?: P2PPeer; ctx: PeerLaneContext } = { ctx: { lane, node: from, connection: connection++, startedAtNs: this.host.startedAtNs } };
+      current = slot;
+      const established = Math.floor(Date.now() / 1000);
+      return {
+        ...versionOptions,
+        timing,
+        onTraffic: (traffic) => slot.peer && this.host.trace.push(trafficEvent(slot.ctx, slot.peer, traffic)),
+        onClose: (close) => slot.peer && this.host.trace.push(closedEvent(slot.ctx, slot.peer, close, established)),
+      };
+    });
+    this.listeners.push(listener);
+    this.lanes.set(`${from}|${listener.address}`, lane);
+    const accepted = listener.accept(timing);
+    await this.dial(node, listener.address, connType);
+    const peer = await accepted;
+    current!.peer = peer;
+    this.host.trace.push(openedEvent(current!.ctx, peer, process.hrtime.bigint()));
+    // The listener side speaks after the node's version, so no traffic predates `peer`.
+    const entry: NetworkPeer = { peer, lane, name: laneName(lane), node: from, listener };
+    this.peers.push(entry);
+    if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') await peer.waitForHandshake({ timing });
+    return entry;
+  }
+
+  /** Close every peer and listener (idempotent); the network calls this before stopping nodes. */
+  async dispose(): Promise<void> {
+    await Promise.allSettled([...this.peers.map((p) => p.peer.close()), ...this.listeners.map((l) => l.close())]);
+  }
+
+  private timing(): Timing {
+    return makeTiming({ signal: this.host.signal });
+  }
+
+  /**
+   * v1 only (BIP324 for the test peer is out of scope): since v26 both RPCs take a v2transport
+   * argument (addconnection requires it), and with -v2transport on (default from v27) an addnode
+   * without it would open a v2 handshake.
+   */
+  private async dial(node: BitcoinNode, address: string, connType: ListeningConnType): Promise<void> {
+    const v2arg = versionAtLeast(this.host.binary, '26.0') ? [false] : [];
+    try {
+      if (connType === 'manual') await node.rpc.call('addnode', address, 'onetry', ...v2arg);
+      else await node.rpc.call('addconnection', address, connType, ...v2arg);
+    } catch (error) {
+      throw new HarnessError('RPC_FAILED', `${node.name} could not dial the test peer at ${address} as ${connType}: ${(error as Error).message}`, {
+        fix: connType === 'manual' ? 'check that the node is running' : 'addconnection needs -regtest and v22+; one connection type per free slot (see getpeerinfo)',
+        cause: error,
+      });
+    }
+  }
+}
