@@ -218,8 +218,8 @@ export class Network {
         let found = peers.get(peerId);
         if (!found) {
           found = node.rpc.call('getpeerinfo').then(
-            (list) => list.find((p) => p.id === peerId),
-            () => undefined,
+            (list) => list.find((p) => p.id === peerId) ?? this.peers.peerInfoOf(node.index, peerId),
+            () => this.peers.peerInfoOf(node.index, peerId),
           );
           peers.set(peerId, found);
         }

@@ -3,17 +3,20 @@ import { addrRelay } from './addr-relay.js';
 import { blockRelay } from './block-relay.js';
 import { handshake, handshakeV2 } from './handshake.js';
 import { misbehaving } from './misbehaving.js';
+import { peerEviction } from './peer-eviction.js';
 import { peerHandshake } from './peer-handshake.js';
+import { peerMisbehaving } from './peer-misbehaving.js';
+import { peerTxRelay } from './peer-tx-relay.js';
 import { reconnect } from './reconnect.js';
 import { txRelay } from './tx-relay.js';
 import type { Scenario } from './types.js';
 
 export { runScenario, describeFailures, type RunScenarioOptions, type ScenarioResult } from './runner.js';
 export type { Scenario, ScenarioContext, CheckResult } from './types.js';
-export { handshake, handshakeV2, blockRelay, txRelay, addrRelay, reconnect, misbehaving, peerHandshake };
+export { handshake, handshakeV2, blockRelay, txRelay, addrRelay, reconnect, misbehaving, peerHandshake, peerMisbehaving, peerEviction, peerTxRelay };
 
 /** Every scenario the CLI knows, in the order `regtest-harness scenarios` lists them. */
-export const SCENARIOS: readonly Scenario[] = [handshake, handshakeV2, blockRelay, txRelay, addrRelay, reconnect, misbehaving, peerHandshake];
+export const SCENARIOS: readonly Scenario[] = [handshake, handshakeV2, blockRelay, txRelay, addrRelay, reconnect, misbehaving, peerHandshake, peerMisbehaving, peerEviction, peerTxRelay];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

@@ -62,6 +62,8 @@ export class TestPeers {
   private readonly listeners: P2PListener[] = [];
   /** `${node}|${address as that node sees the peer}` → lane. */
   private readonly lanes = new Map<string, number>();
+  /** `${node}|${peer id}` → what getpeerinfo said right after the handshake (the peer may be gone by the time a tracer asks). */
+  private readonly known = new Map<string, PeerInfo>();
   private count = 0;
 
   constructor(private readonly host: PeerHost) {}
@@ -73,6 +75,20 @@ export class TestPeers {
   /** The lane of the test peer a node lists as `peer`, or undefined when it is not one. */
   laneOf(node: number, peer: PeerInfo): number | undefined {
     return this.lanes.get(`${node}|${peer.addr}`);
+  }
+
+  /** The node's getpeerinfo entry for a test peer, remembered after its handshake. */
+  peerInfoOf(node: number, peerId: number): PeerInfo | undefined {
+    return this.known.get(`${node}|${peerId}`);
+  }
+
+  /**
+   * Remember the node's entry for the peer now, while it is connected: a node may drop it (eviction,
+   * misbehaviour) before a tracer that reads debug.log late asks who peer N was.
+   */
+  private async remember(node: number, address: string): Promise<void> {
+    const info = (await this.host.node(node).rpc.call('getpeerinfo')).find((p) => p.addr === address);
+    if (info) this.known.set(`${node}|${info.id}`, info);
   }
 
   async addPeer(options: AddPeerOptions): Promise<NetworkPeer> {
@@ -97,7 +113,10 @@ export class TestPeers {
     for (const traffic of pending.splice(0)) this.host.trace.push(trafficEvent(ctx, peer, traffic));
     const entry: NetworkPeer = { peer, lane, name: laneName(lane), node: to };
     this.peers.push(entry);
-    if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') await peer.waitForHandshake({ timing });
+    if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') {
+      await peer.waitForHandshake({ timing });
+      await this.remember(to, peer.localAddress);
+    }
     return entry;
   }
 
@@ -129,7 +148,10 @@ export class TestPeers {
     // The listener side speaks after the node's version, so no traffic predates `peer`.
     const entry: NetworkPeer = { peer, lane, name: laneName(lane), node: from, listener };
     this.peers.push(entry);
-    if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') await peer.waitForHandshake({ timing });
+    if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') {
+      await peer.waitForHandshake({ timing });
+      await this.remember(from, listener.address);
+    }
     return entry;
   }
 
