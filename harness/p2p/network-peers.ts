@@ -95,22 +95,13 @@ export class TestPeers {
     const { to, waitForHandshake, ...versionOptions } = options;
     const node = this.host.node(to);
     const lane = peerLane(this.count++);
-    const ctx: PeerLaneContext = { lane, node: to, connection: 0, startedAtNs: this.host.startedAtNs };
     const timing = this.timing();
-    let peer: P2PPeer | undefined;
-    const established = Math.floor(Date.now() / 1000);
-    const pending: Parameters<NonNullable<P2PPeerOptions['onTraffic']>>[0][] = [];
-    peer = await P2PPeer.connect(node.p2pAddress, {
+    const peer = await P2PPeer.connect(node.p2pAddress, {
       ...versionOptions,
       timing,
-      // Traffic before connect() returns has no peer object yet: held, then flushed in order.
-      onTraffic: (traffic) => (peer ? this.host.trace.push(trafficEvent(ctx, peer, traffic)) : pending.push(traffic)),
-      onClose: (close) => peer && this.host.trace.push(closedEvent(ctx, peer, close, established)),
+      // Before the peer's first byte can reach the node, so the tracer's lookups find its lane.
+      ...this.laneHooks({ lane, node: to, connection: 0, startedAtNs: this.host.startedAtNs }, (p) => this.lanes.set(`${to}|${p.localAddress}`, lane)),
     });
-    // Registered before the peer's first byte can reach the node: the tracer's lookups find it.
-    this.lanes.set(`${to}|${peer.localAddress}`, lane);
-    this.host.trace.push(openedEvent(ctx, peer, process.hrtime.bigint()));
-    for (const traffic of pending.splice(0)) this.host.trace.push(trafficEvent(ctx, peer, traffic));
     const entry: NetworkPeer = { peer, lane, name: laneName(lane), node: to };
     this.peers.push(entry);
     if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') {
@@ -126,26 +117,16 @@ export class TestPeers {
     const lane = peerLane(this.count++);
     const timing = this.timing();
     let connection = 0;
-    let current: { peer?: P2PPeer; ctx: PeerLaneContext } | undefined;
-    const listener = await P2PListener.open(() => {
-      const slot: { peer?: P2PPeer; ctx: PeerLaneContext } = { ctx: { lane, node: from, connection: connection++, startedAtNs: this.host.startedAtNs } };
-      current = slot;
-      const established = Math.floor(Date.now() / 1000);
-      return {
-        ...versionOptions,
-        timing,
-        onTraffic: (traffic) => slot.peer && this.host.trace.push(trafficEvent(slot.ctx, slot.peer, traffic)),
-        onClose: (close) => slot.peer && this.host.trace.push(closedEvent(slot.ctx, slot.peer, close, established)),
-      };
-    });
+    const listener = await P2PListener.open(() => ({
+      ...versionOptions,
+      timing,
+      ...this.laneHooks({ lane, node: from, connection: connection++, startedAtNs: this.host.startedAtNs }),
+    }));
     this.listeners.push(listener);
     this.lanes.set(`${from}|${listener.address}`, lane);
     const accepted = listener.accept(timing);
     await this.dial(node, listener.address, connType);
     const peer = await accepted;
-    current!.peer = peer;
-    this.host.trace.push(openedEvent(current!.ctx, peer, process.hrtime.bigint()));
-    // The listener side speaks after the node's version, so no traffic predates `peer`.
     const entry: NetworkPeer = { peer, lane, name: laneName(lane), node: from, listener };
     this.peers.push(entry);
     if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') {
@@ -153,6 +134,19 @@ export class TestPeers {
       await this.remember(from, listener.address);
     }
     return entry;
+  }
+
+  /** The peer's own view into the trace: opened, every message, closed. */
+  private laneHooks(ctx: PeerLaneContext, opened?: (peer: P2PPeer) => void): Pick<P2PPeerOptions, 'onOpen' | 'onTraffic' | 'onClose'> {
+    const established = Math.floor(Date.now() / 1000);
+    return {
+      onOpen: (peer) => {
+        opened?.(peer);
+        this.host.trace.push(openedEvent(ctx, peer, process.hrtime.bigint()));
+      },
+      onTraffic: (traffic, peer) => this.host.trace.push(trafficEvent(ctx, peer, traffic)),
+      onClose: (close, peer) => this.host.trace.push(closedEvent(ctx, peer, close, established)),
+    };
   }
 
   /** Close every peer and listener (idempotent); the network calls this before stopping nodes. */

@@ -31,10 +31,12 @@ export interface P2PPeerOptions {
   answerPings?: boolean;
   /** Budgets and abort signal of the waits (harness/common/timing.ts). */
   timing?: Timing;
+  /** The connection is up (called in the constructor, before any byte is sent or read). */
+  onOpen?: (peer: P2PPeer) => void;
   /** Each message the peer sends or receives, as it happens (the network turns them into trace events). */
-  onTraffic?: (traffic: PeerTraffic) => void;
+  onTraffic?: (traffic: PeerTraffic, peer: P2PPeer) => void;
   /** The connection ended (either side), once. */
-  onClose?: (close: PeerClose) => void;
+  onClose?: (close: PeerClose, peer: P2PPeer) => void;
 }
 
 export interface PeerTraffic {
@@ -126,6 +128,7 @@ export class P2PPeer {
     this.localAddress = `${socket.localAddress?.replace(/^::ffff:/, '')}:${socket.localPort}`;
     this.remoteAddress = `${socket.remoteAddress?.replace(/^::ffff:/, '')}:${socket.remotePort}`;
     socket.setNoDelay(true);
+    options.onOpen?.(this);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', () => undefined); // 'close' follows and records it
     socket.on('close', () => this.finish({ by: 'remote', detail: 'the node closed the connection', atNs: process.hrtime.bigint() }));
@@ -295,7 +298,7 @@ export class P2PPeer {
     if (this.socket.destroyed || this.closeInfo) {
       throw new HarnessError('PEER_DISCONNECTED', `cannot send '${traffic.command || 'raw bytes'}': the connection to ${this.remoteAddress} is closed`, { fix: 'send before the node disconnects, or wait for a new connection', evidence: this.describeReceived() });
     }
-    this.options.onTraffic?.({ direction: 'out', atNs: process.hrtime.bigint(), ...traffic });
+    this.options.onTraffic?.({ direction: 'out', atNs: process.hrtime.bigint(), ...traffic }, this);
     this.socket.write(bytes);
   }
 
@@ -310,7 +313,7 @@ export class P2PPeer {
       const atNs = process.hrtime.bigint();
       const message = decodePayload(frame.command, frame.payload);
       const received: ReceivedMessage = { message, command: frame.command, size: frame.payload.length, checksumOk: frame.checksumOk, atNs };
-      this.options.onTraffic?.({ direction: 'in', command: frame.command, size: frame.payload.length, payload: frame.payload, raw: false, atNs });
+      this.options.onTraffic?.({ direction: 'in', command: frame.command, size: frame.payload.length, payload: frame.payload, raw: false, atNs }, this);
       this.received.push(received);
       this.react(message);
       for (const listener of [...this.listeners]) listener(received);
@@ -342,7 +345,7 @@ export class P2PPeer {
   private finish(close: PeerClose): void {
     if (this.closeInfo) return;
     this.closeInfo = close;
-    this.options.onClose?.(close);
+    this.options.onClose?.(close, this);
     for (const listener of [...this.closeListeners]) listener(close);
   }
 }
