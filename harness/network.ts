@@ -235,7 +235,7 @@ export class Network {
    * `addrbind` of its outbound peer; asked once per inbound peer.
    */
   private async peerNodeOf(node: BitcoinNode, peer: PeerInfo): Promise<number | null> {
-    const testPeer = this.peers.laneOf(node.index, peer);
+    const testPeer = await this.peers.laneOf(node.index, peer);
     if (testPeer !== undefined) return testPeer;
     if (!peer.inbound) return this.nodes.find((n) => n.p2pAddress === peer.addr)?.index ?? null;
     for (const candidate of this.nodes) {

@@ -72,9 +72,17 @@ export class TestPeers {
     return this.peers;
   }
 
-  /** The lane of the test peer a node lists as `peer`, or undefined when it is not one. */
-  laneOf(node: number, peer: PeerInfo): number | undefined {
-    return this.lanes.get(`${node}|${peer.addr}`);
+  /** Dials in flight: a node may report the connection before this side has registered it. */
+  private readonly connecting = new Set<Promise<unknown>>();
+
+  /**
+   * The lane of the test peer a node lists as `peer`, or undefined when it is not one. A lookup
+   * that races a dial in flight waits for it to register first.
+   */
+  async laneOf(node: number, peer: PeerInfo): Promise<number | undefined> {
+    const key = `${node}|${peer.addr}`;
+    if (!this.lanes.has(key) && this.connecting.size > 0) await Promise.allSettled([...this.connecting]);
+    return this.lanes.get(key);
   }
 
   /** The node's getpeerinfo entry for a test peer, remembered after its handshake. */
@@ -96,12 +104,14 @@ export class TestPeers {
     const node = this.host.node(to);
     const lane = peerLane(this.count++);
     const timing = this.timing();
-    const peer = await P2PPeer.connect(node.p2pAddress, {
+    const connecting = P2PPeer.connect(node.p2pAddress, {
       ...versionOptions,
       timing,
       // Before the peer's first byte can reach the node, so the tracer's lookups find its lane.
       ...this.laneHooks({ lane, node: to, connection: 0, startedAtNs: this.host.startedAtNs }, (p) => this.lanes.set(`${to}|${p.localAddress}`, lane)),
     });
+    this.connecting.add(connecting);
+    const peer = await connecting.finally(() => this.connecting.delete(connecting));
     const entry: NetworkPeer = { peer, lane, name: laneName(lane), node: to };
     this.peers.push(entry);
     if (waitForHandshake ?? (options.handshake ?? 'auto') === 'auto') {
