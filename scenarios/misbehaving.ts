@@ -1,15 +1,19 @@
 /**
  * A peer that misbehaves is disconnected: node 1 sends node 0 a `headers` message whose header has
  * an impossible proof of work (nBits = 0: target zero), through the test-only RPC `sendmsgtopeer`.
- * Core punishes that on every version that has the RPC (v26+: score 100, over the threshold; v28+:
- * any misbehaviour), whereas an oversized `addr` only scored 20 before v28 and would not disconnect.
+ * Core punishes that on every version the harness runs (before v28: score 100, over the threshold;
+ * v28+: any misbehaviour), whereas an oversized `addr` only scored 20 before v28 and would not disconnect.
+ * Binaries without `sendmsgtopeer` (before v26) get the same header from a TypeScript test peer
+ * (harness/p2p) dialled into node 0 instead: the offender is then `peer0`, not node 1.
  *
  * Node 0 is the listener, so node 1 is an inbound peer there: Core never disconnects manual or
  * noban peers for misbehaving, hence `fastRelay: false` (no noban whitelist). A loopback peer is
  * disconnected but not discouraged ("disconnecting but not discouraging local peer").
  */
 import { HarnessError } from '../harness/common/errors.js';
+import { versionAtLeast } from '../harness/common/version.js';
 import { RpcError } from '../harness/rpc.js';
+import { laneName } from '../tracing/peer-lanes.js';
 import type { Edge } from '../harness/topology.js';
 import type { TraceEvent } from '../tracing/events.js';
 import { tracesConnectionEvents } from './checks.js';
@@ -35,7 +39,13 @@ export function invalidProofOfWorkHeaders(prevHash: string, time: number): Buffe
   return payload;
 }
 
+/** `sendmsgtopeer` exists from v26 (rpc/net.cpp); older binaries use a test peer. */
+export function hasSendMsgToPeer(binary: { version: string }): boolean {
+  return versionAtLeast(binary, '26.0');
+}
+
 interface Run {
+  /** A node index, or a test peer's lane (tracing/peer-lanes.ts). */
   offender: number;
   victim: number;
   /** Core's id of the offender on the victim. */
@@ -74,17 +84,28 @@ export const misbehaving: Scenario = {
     const edge: Edge | undefined = context.edges[0];
     if (!edge) throw new HarnessError('BAD_TOPOLOGY', 'misbehaving needs at least one connection', { fix: 'run misbehaving with its default topology (1>0)' });
     await settleHandshake(context, edge);
-    const view = trace.connection(edge.from, edge.to);
-    const run: Run = { offender: edge.from, victim: edge.to, victimPeerId: view.listener.peerId!, payloadSize: 0 };
-    const genesis = await network.node(run.victim).rpc.call('getblockhash', 0);
+    const genesis = await network.node(edge.to).rpc.call('getblockhash', 0);
     const payload = invalidProofOfWorkHeaders(genesis, Math.floor(Date.now() / 1000));
-    run.payloadSize = payload.length;
-    state.set(context, run);
-    await sendRawMessage(context, run.offender, view.dialer.peerId!, 'headers', payload);
+    let run: Run;
+    if (hasSendMsgToPeer(network.binary)) {
+      const view = trace.connection(edge.from, edge.to);
+      run = { offender: edge.from, victim: edge.to, victimPeerId: view.listener.peerId!, payloadSize: payload.length };
+      state.set(context, run);
+      await sendRawMessage(context, run.offender, view.dialer.peerId!, 'headers', payload);
+    } else {
+      context.log(`${network.binary.versionLine} has no sendmsgtopeer: a TypeScript test peer sends the bad header`);
+      const { peer, lane } = await network.addPeer({ to: edge.to });
+      await peer.syncWithPing();
+      const info = (await network.node(edge.to).rpc.call('getpeerinfo')).find((p) => p.addr === peer.localAddress);
+      run = { offender: lane, victim: edge.to, victimPeerId: info?.id ?? -1, payloadSize: payload.length };
+      state.set(context, run);
+      peer.send({ type: 'unknown', command: 'headers', payload });
+      await peer.waitForClose({ description: `node${edge.to} to disconnect ${laneName(lane)} after the invalid header` });
+    }
     await trace.waitForMessage({ node: run.victim, peer_id: run.victimPeerId, direction: 'in', msg_type: 'headers' });
     if (tracesConnectionEvents(network)) {
       await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, {
-        description: `node${run.victim} to close its connection to node${run.offender} (peer_id ${run.victimPeerId})`,
+        description: `node${run.victim} to close its connection to ${laneName(run.offender)} (peer_id ${run.victimPeerId})`,
       });
     }
   },
@@ -96,7 +117,7 @@ export const misbehaving: Scenario = {
     const bad = side.receivedEvents().find((e) => e.args.msg_type === 'headers' && e.args.msg_size === run.payloadSize);
     const peers = await context.network.node(run.victim).rpc.call('getpeerinfo');
     const checks: CheckResult[] = [
-      stateCheck(side.connType === 'inbound', `node${run.offender} is an inbound peer of node${run.victim} (Core does not punish manual peers)`, `its connection type there is ${side.connType ?? 'unknown'}`),
+      stateCheck(side.connType === 'inbound', `${laneName(run.offender)} is an inbound peer of node${run.victim} (Core does not punish manual peers)`, `its connection type there is ${side.connType ?? 'unknown'}`),
       stateCheck(bad !== undefined, `${side.label} receives the bad 'headers' (${run.payloadSize} bytes)`, bad ? `at t=${bad.t} µs` : `it received: ${side.received().join(', ')}`),
       stateCheck(!peers.some((p) => p.id === run.victimPeerId), `node${run.victim} no longer lists peer ${run.victimPeerId} (getpeerinfo)`, `it lists peer ids ${peers.map((p) => p.id).join(', ') || '(none)'}`),
     ];
@@ -106,7 +127,7 @@ export const misbehaving: Scenario = {
     const reason = punished?.tracepoint === 'net:misbehaving_connection' ? punished.args.message : undefined;
     const after = closed === undefined ? [] : side.events.filter((e) => e.t > closed.t);
     checks.push(
-      stateCheck(reason?.includes('proof of work') === true, `node${run.victim} reports peer ${run.victimPeerId} as misbehaving for the invalid proof of work (net:misbehaving_connection)`, punished ? `reason: '${reason}'` : 'no misbehaving_connection event for that peer'),
+      stateCheck(reason?.includes('proof of work') === true, `node${run.victim} reports peer ${run.victimPeerId} (${laneName(run.offender)}) as misbehaving for the invalid proof of work (net:misbehaving_connection)`, punished ? `reason: '${reason}'` : 'no misbehaving_connection event for that peer'),
       stateCheck(closed !== undefined && bad !== undefined && punished !== undefined && bad.t <= punished.t && punished.t <= closed.t, `on node${run.victim}: bad headers received, then misbehaving, then the connection closed (net:closed_connection)`, `received ${bad?.t ?? '—'} µs, misbehaving ${punished?.t ?? '—'} µs, closed ${closed?.t ?? '—'} µs`),
       stateCheck(closed !== undefined && after.length === 0, `${side.label} traces no message on that connection after it closed`, after.length === 0 ? 'none' : `after it: ${after.map((e) => e.args.msg_type).join(', ')}`),
     );
