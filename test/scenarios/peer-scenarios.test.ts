@@ -1,6 +1,7 @@
 import { beforeAll, describe } from 'vitest';
 import { peerEviction } from '../../scenarios/peer-eviction.js';
 import { peerHandshake } from '../../scenarios/peer-handshake.js';
+import { peerMalformedFrames } from '../../scenarios/peer-malformed-frames.js';
 import { peerMisbehaving } from '../../scenarios/peer-misbehaving.js';
 import { peerTxRelay } from '../../scenarios/peer-tx-relay.js';
 import type { ScenarioResult } from '../../scenarios/runner.js';
@@ -10,7 +11,7 @@ import { peerScenarioExpectations, runWithUsdt, usdtSkipReason } from '../helper
 import { runWithLogTracer } from '../helpers/scenario.js';
 
 /** The four test-peer scenarios on the test binary (log tracer) and on the newest Core build (usdt); every build: test/matrix/peer-scenarios.test.ts. */
-const SCENARIOS = [peerHandshake, peerMisbehaving, peerEviction, peerTxRelay];
+const SCENARIOS = [peerHandshake, peerMisbehaving, peerEviction, peerTxRelay, peerMalformedFrames];
 const newest = newestCoreBuild();
 const usdtSkip = await usdtSkipReason(newest);
 
