@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { dir as makeTempDir } from 'tmp-promise';
 import { trackForSignals, untrackForSignals } from '../harness/common/signal-cleanup.js';
 import { allocatePorts, releasePorts } from '../harness/ports.js';
-import { guardPath, guardProcess, releasePath, releaseProcess } from '../harness/common/reaper.js';
+import { guardPath, guardProcess, releasePath, releaseProcess } from '../harness/common/child-process/reaper.js';
 import { msSince } from './stats.js';
 
 export interface BareTimings {

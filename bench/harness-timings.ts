@@ -9,7 +9,7 @@ import type { BitcoindBinary } from '../harness/binary.js';
 import { trackForSignals, untrackForSignals } from '../harness/common/signal-cleanup.js';
 import { Network } from '../harness/network.js';
 import { BitcoinNode } from '../harness/node.js';
-import { guardPath, releasePath } from '../harness/common/reaper.js';
+import { guardPath, releasePath } from '../harness/common/child-process/reaper.js';
 import { LogTracer } from '../tracing/log-tracer.js';
 import { msSince } from './stats.js';
 

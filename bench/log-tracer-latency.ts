@@ -7,7 +7,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HarnessError } from '../harness/common/errors.js';
-import { guardPath, releasePath } from '../harness/common/reaper.js';
+import { guardPath, releasePath } from '../harness/common/child-process/reaper.js';
 import { LogTracer } from '../tracing/log-tracer.js';
 import type { EventSink, TraceTarget } from '../tracing/tracer.js';
 import { percentile } from './tracer-fixtures.js';
@@ -46,8 +46,7 @@ export async function logTracerLatency(lines: number, intervalMs: number): Promi
     pid: process.pid,
     debugLogPath: logPath,
     elfPath: '',
-    peerInfo: async () => undefined,
-    peerNode: async () => null,
+    resolvePeer: async () => undefined,
   };
   const tracer = new LogTracer();
   try {

@@ -4,7 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import type { HarnessError } from '../harness/common/errors.js';
-import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
+import { guardProcess, releaseProcess } from '../harness/common/child-process/reaper.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import type { TraceEvent } from '../tracing/events.js';
 import type { EventSink, TraceTarget } from '../tracing/tracer.js';
@@ -50,8 +50,7 @@ export function emitterTarget(emitter: Emitter, index: number, elfPath: string):
     pid: emitter.pid,
     debugLogPath: '',
     elfPath,
-    peerInfo: async () => undefined,
-    peerNode: async () => null,
+    resolvePeer: async () => undefined,
   };
 }
 

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { versionAtLeast } from './common/version.js';
 
 /** Typed options that become a node's bitcoin.conf. */
 export interface NodeConf {
@@ -13,8 +14,8 @@ export interface NodeConf {
   addnode: readonly string[];
   /** Whitelist loopback peers with noban: skips the Poisson trickle delay (~5 s inbound, ~2 s outbound) between harness nodes. */
   fastRelay: boolean;
-  /** Major version of the binary: `in,out` whitelist directions exist since v28 (#27114; v27.2 rejects them: "Invalid P2P permission"). */
-  majorVersion: number;
+  /** The binary's version ("28.1.0"): the whitelist's `in,out` directions exist since v28.0 (Core PR #27114; v27.2 rejects them). */
+  version: string;
   /** BIP324 v2 transport; undefined keeps the binary's default (on since v27). */
   v2transport: boolean | undefined;
   /** Extra `-name=value` arguments, written as conf lines. */
@@ -59,7 +60,7 @@ export function renderConf(conf: NodeConf): string {
     'debug=net',
     'logtimemicros=1',
     'fallbackfee=0.0002',
-    ...(conf.fastRelay ? [conf.majorVersion >= 28 ? 'whitelist=noban,in,out@127.0.0.1' : 'whitelist=noban@127.0.0.1'] : []),
+    ...(conf.fastRelay ? [whitelistLine(conf.version)] : []),
     ...(conf.v2transport === undefined ? [] : [`v2transport=${conf.v2transport ? 1 : 0}`]),
     ...conf.connect.map((a) => `connect=${a}`),
     ...conf.addnode.map((a) => `addnode=${a}`),
@@ -67,6 +68,15 @@ export function renderConf(conf: NodeConf): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * noban for every loopback peer. Since v28.0 a whitelist covers inbound peers only unless it names
+ * `out` (Core PR #27114); earlier versions reject the directions ("Invalid P2P permission: 'in'")
+ * and apply the whitelist to inbound peers, which is all they can.
+ */
+export function whitelistLine(version: string): string {
+  return versionAtLeast(version, '28.0') ? 'whitelist=noban,in,out@127.0.0.1' : 'whitelist=noban@127.0.0.1';
 }
 
 /** `-foo=bar` or `foo=bar` or `-foo` → `foo=bar` / `foo=1`. */

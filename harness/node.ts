@@ -1,12 +1,12 @@
 import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import pRetry, { AbortError } from 'p-retry';
 import type { BitcoindBinary } from './binary.js';
 import { makeRpcCredentials, renderConf, type RpcCredentials } from './conf.js';
+import { ChildExitedError, ChildProcessHandle, describeExit, type ExitInfo } from './common/child-process/index.js';
 import { HarnessError } from './common/errors.js';
+import { budget, makeTiming, type Timing } from './common/timing.js';
 import { allocatePorts, canBind, releasePorts } from './ports.js';
-import { guardProcess, releaseProcess } from './common/reaper.js';
 import { RPC_IN_WARMUP, Rpc, RpcError } from './rpc.js';
 
 export interface NodeOptions {
@@ -23,8 +23,8 @@ export interface NodeOptions {
   v2transport?: boolean;
   /** Extra bitcoind arguments (`-name=value`), written into bitcoin.conf. */
   extraArgs?: readonly string[];
-  /** How long start() waits for RPC (default 60 s). */
-  readyTimeoutMs?: number;
+  /** Abort signal and timeout factor for start, stop and readiness (harness/common/timing.ts). */
+  timing?: Timing;
   /** Fixed ports instead of allocated ones: a taken port is then an error, not a retry. */
   ports?: { p2p: number; rpc: number };
   /** Called with each new pid (start and restart), e.g. so a tracer can follow it. */
@@ -48,9 +48,11 @@ export class BitcoinNode {
   /** How often start() had to move to fresh ports because one was taken meanwhile (bind-and-retry). */
   portRetries = 0;
   private readonly credentials: RpcCredentials = makeRpcCredentials();
-  private process: ResultPromise | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private stderrTail = '';
+  private process: ChildProcessHandle | undefined;
+  private readonly timing: Timing;
+  /** Called when the process exits without the harness having asked it to. */
+  private readonly exitListeners = new Set<(exit: ExitInfo) => void>();
+  private stopRequested = false;
   private rpcClient: Rpc | undefined;
   private connectTo: readonly string[];
   private readonly options: NodeOptions;
@@ -62,6 +64,7 @@ export class BitcoinNode {
     this.datadir = options.datadir;
     this.binary = options.binary;
     this.connectTo = options.connect ?? [];
+    this.timing = options.timing ?? makeTiming();
   }
 
   get pid(): number | undefined {
@@ -69,7 +72,21 @@ export class BitcoinNode {
   }
 
   get running(): boolean {
-    return this.process !== undefined && this.process.exitCode === null && this.process.signalCode === null;
+    return this.process?.running ?? false;
+  }
+
+  /** How the last process exited (undefined while it runs or before the first start). */
+  get lastExit(): ExitInfo | undefined {
+    return this.process?.exit;
+  }
+
+  /**
+   * `listener` is called when bitcoind exits on its own (crash, kill -9, full disk) — not after
+   * stop()/kill(). Returns a function that removes the listener.
+   */
+  onUnexpectedExit(listener: (exit: ExitInfo) => void): () => void {
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
   }
 
   get p2pAddress(): string {
@@ -151,36 +168,26 @@ export class BitcoinNode {
       connect: this.connectTo,
       addnode: this.options.addnode ?? [],
       fastRelay: this.options.fastRelay ?? true,
-      majorVersion: Number.parseInt(this.binary.version, 10),
+      version: this.binary.version,
       v2transport: this.options.v2transport,
       extraArgs: this.options.extraArgs ?? [],
     }), { mode: 0o600 });
     await this.failFastIfPortsTaken();
 
-    this.stderrTail = '';
-    const child = execa(this.binary.path, [`-datadir=${this.datadir}`], {
-      detached: true, // own process group: the harness decides when it stops, not a terminal's Ctrl-C
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: 'pipe',
-      reject: false,
-      cleanup: true,
-      env: { LC_ALL: 'C' },
-    });
-    this.process = child;
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-4000);
-    });
-    if (child.pid === undefined) {
-      const result = await child;
-      throw new HarnessError('BINARY_NOT_EXECUTABLE', `${this.name}: cannot start ${this.binary.path}: ${result.message ?? 'spawn failed'}`, {
+    let child: ChildProcessHandle;
+    try {
+      child = await ChildProcessHandle.spawn(this.name, this.binary.path, [`-datadir=${this.datadir}`], { env: { LC_ALL: 'C' } });
+    } catch (error) {
+      throw new HarnessError('BINARY_NOT_EXECUTABLE', `${this.name}: cannot start ${this.binary.path}: ${(error as Error).message}`, {
         fix: 'check that the bitcoind path is executable (regtest-harness provision prints a working one)',
+        cause: error,
       });
     }
-    const pid = child.pid;
-    guardProcess(pid);
-    this.exited = child.then(() => releaseProcess(pid));
+    this.process = child;
+    this.stopRequested = false;
+    void child.exited.then((exit) => {
+      if (!this.stopRequested && this.process === child) for (const listener of this.exitListeners) listener(exit);
+    });
     this.options.onSpawn?.(this);
     await this.waitForRpc();
   }
@@ -196,33 +203,41 @@ export class BitcoinNode {
     }
   }
 
+  /** Until RPC answers (warm-up errors tolerated, as Core's TestNode.wait_for_rpc_connection does). */
   private async waitForRpc(): Promise<void> {
-    const timeoutMs = this.options.readyTimeoutMs ?? 60_000;
-    const exitedEarly = new AbortController();
-    void this.exited.then(() => exitedEarly.abort());
+    const child = this.process!;
+    const timeoutMs = budget(this.timing, 'nodeReady');
     try {
-      await pRetry(
-        async () => {
-          if (!this.running) throw new AbortError('exited');
-          try {
-            await this.rpc.call('getblockchaininfo');
-          } catch (error) {
-            if (error instanceof RpcError && error.rpcCode !== undefined && error.rpcCode !== RPC_IN_WARMUP) throw new AbortError(error);
-            throw error;
-          }
-        },
-        { retries: Number.POSITIVE_INFINITY, minTimeout: 10, factor: 1.2, maxTimeout: 50, maxRetryTime: timeoutMs, signal: exitedEarly.signal },
+      await child.ready(
+        (abort) =>
+          pRetry(
+            async () => {
+              try {
+                await this.rpc.call('getblockchaininfo');
+              } catch (error) {
+                if (error instanceof RpcError && error.rpcCode !== undefined && error.rpcCode !== RPC_IN_WARMUP) throw new AbortError(error);
+                throw error;
+              }
+            },
+            { retries: Number.POSITIVE_INFINITY, minTimeout: 10, factor: 1.2, maxTimeout: 50, signal: abort },
+          ),
+        { timeoutMs, what: 'RPC', ...(this.timing.signal ? { signal: this.timing.signal } : {}) },
       );
     } catch (error) {
+      if (this.timing.signal?.aborted) {
+        await this.kill();
+        throw error;
+      }
       await this.explainStartFailure(error, timeoutMs);
     }
   }
 
   private async explainStartFailure(error: unknown, timeoutMs: number): Promise<never> {
-    const exitedEarly = !this.running;
+    const exitedEarly = error instanceof ChildExitedError || !this.running;
     if (!exitedEarly) await this.kill();
     const evidence = await this.logTail();
-    const text = `${this.stderrTail}\n${evidence}`;
+    const stderr = this.process?.stderrTail.read() ?? '';
+    const text = `${stderr}\n${evidence}`;
     const bindFailure = /Unable to bind to (\S+)/.exec(text);
     if (bindFailure) {
       throw new HarnessError('PORT_IN_USE', `${this.name}: bitcoind could not bind ${bindFailure[1]}: the port is already in use`, {
@@ -230,16 +245,17 @@ export class BitcoinNode {
         evidence,
       });
     }
-    const stderrLine = this.stderrTail.trim().split('\n').pop();
+    const stderrLine = this.process?.stderrTail.lastLine();
     if (exitedEarly) {
-      throw new HarnessError('NODE_CRASHED', `${this.name} exited during start-up${stderrLine ? `: ${stderrLine}` : ''}`, {
+      const how = this.process?.exit ? ` (${describeExit(this.process.exit)})` : '';
+      throw new HarnessError('NODE_CRASHED', `${this.name} exited during start-up${how}${stderrLine ? `: ${stderrLine}` : ''}`, {
         fix: `read the last lines of ${this.debugLogPath} below; a bad extra argument or an unusable datadir are the usual causes`,
         evidence,
         cause: error,
       });
     }
     throw new HarnessError('NODE_TIMEOUT', `${this.name} did not answer RPC within ${timeoutMs} ms`, {
-      fix: 'the machine may be overloaded: raise readyTimeoutMs, or read the debug.log tail below',
+      fix: 'the machine may be overloaded: set REGTEST_HARNESS_TIMEOUT_FACTOR=3 (every timeout ×3), or read the debug.log tail below',
       evidence,
       cause: error,
     });
@@ -247,16 +263,14 @@ export class BitcoinNode {
 
   /** Graceful stop: RPC stop → wait → SIGTERM → wait → SIGKILL. Keeps the datadir and ports. */
   async stop(): Promise<void> {
-    if (!this.running) return this.exited;
-    try {
-      await this.rpc.call('stop');
-      if (await this.waitForExit(15_000)) return;
-    } catch {
-      // RPC already gone: fall through to signals
-    }
-    this.signal('SIGTERM');
-    if (await this.waitForExit(5_000)) return;
-    await this.kill();
+    const child = this.process;
+    if (!child) return;
+    this.stopRequested = true;
+    await child.stop({
+      graceful: () => this.rpc.call('stop'),
+      gracefulMs: budget(this.timing, 'nodeStop'),
+      termMs: budget(this.timing, 'sigtermGrace'),
+    });
   }
 
   /** Stop then start again with the same datadir (and ports, unless they were taken meanwhile). */
@@ -265,34 +279,20 @@ export class BitcoinNode {
     await this.start();
   }
 
+  /** SIGKILL and wait for the exit (not reported as unexpected). */
   async kill(): Promise<void> {
-    this.signal('SIGKILL');
-    await this.exited;
+    this.stopRequested = true;
+    await this.process?.kill();
   }
 
-  private signal(signal: NodeJS.Signals): void {
-    const pid = this.process?.pid;
-    if (pid === undefined || !this.running) return;
-    try {
-      process.kill(-pid, signal); // the whole group, in case the binary is a wrapper that forked
-    } catch {
-      this.process?.kill(signal);
-    }
-  }
-
-  private async waitForExit(ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    const done = await Promise.race([this.exited.then(() => true as const), timeout]);
-    clearTimeout(timer);
-    return done;
-  }
-
-  /** Stop the process and give back the ports. The datadir belongs to whoever made it (the network). */
-  async dispose(): Promise<void> {
-    await this.stop();
+  /**
+   * Stop the process and give back the ports. The datadir belongs to whoever made it (the network).
+   * `kill`: SIGKILL at once, for a throwaway datadir after Ctrl-C (a graceful stop waits for
+   * whatever RPC bitcoind is busy with, e.g. createwallet, which can take seconds).
+   */
+  async dispose(options: { kill?: boolean } = {}): Promise<void> {
+    if (options.kill) await this.kill();
+    else await this.stop();
     this.releasePortClaims();
   }
 
@@ -314,7 +314,7 @@ export class BitcoinNode {
         await handle.close();
       }
     } catch {
-      return this.stderrTail.trim() || `(no ${this.debugLogPath} yet)`;
+      return this.process?.stderrTail.read() || `(no ${this.debugLogPath} yet)`;
     }
   }
 

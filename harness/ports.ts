@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from './common/errors.js';
-import { guardClaim, releaseClaim } from './common/reaper.js';
+import { guardClaim, releaseClaim } from './common/child-process/reaper.js';
 
 /**
  * Port allocation that does not clash across vitest workers or processes. Two layers:

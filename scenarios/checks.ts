@@ -1,4 +1,5 @@
 /** Small checks the scenarios share, on top of tracing/checks/sequence-checks.ts. */
+import { versionAtLeast } from '../harness/common/version.js';
 import type { Network } from '../harness/network.js';
 import type { Edge } from '../harness/topology.js';
 import { checkSends } from '../tracing/checks/sequence-checks.js';
@@ -44,7 +45,7 @@ export function edgeBetween(edges: readonly Edge[], a: number, b: number): Edge 
  * tracer reads them from debug.log on any version; USDT has those tracepoints since v29.
  */
 export function tracesConnectionEvents(network: Network): boolean {
-  return network.tracer?.source === 'log' || Number.parseInt(network.binary.version, 10) >= 29;
+  return network.tracer?.source === 'log' || versionAtLeast(network.binary, '29.0');
 }
 
 /** Resolves once both sides of this connection have received a `pong`: their first SendMessages pass after verack is done. */

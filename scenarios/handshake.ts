@@ -1,3 +1,4 @@
+import { versionAtLeast } from '../harness/common/version.js';
 import type { Edge } from '../harness/topology.js';
 import {
   checkSends,
@@ -6,6 +7,7 @@ import {
   checkSendsOnlyAfterReceived,
 } from '../tracing/checks/sequence-checks.js';
 import type { Role } from '../tracing/connections.js';
+import { sinceVersion } from './applicability.js';
 import { checkNeverSends } from './checks.js';
 import { stateCheck, type CheckResult, type Scenario, type ScenarioContext } from './types.js';
 
@@ -29,7 +31,7 @@ export async function settleHandshake(context: ScenarioContext, edge: Edge, occu
   );
 }
 
-/** The handshake rules of Core's net_processing (see notes §5a), for one connection. */
+/** The handshake rules of Core's net_processing (docs/sources.md, "Handshake order"), for one connection. */
 export function handshakeChecks(context: ScenarioContext, edge: Edge, occurrence: number | 'last' = 'last'): CheckResult[] {
   const view = context.trace.connection(edge.from, edge.to, { occurrence });
   const both: Role[] = ['dialer', 'listener'];
@@ -53,26 +55,44 @@ function handshakeScenario(name: string, v2: boolean): Scenario {
     minNodes: 2,
     defaults: { nodes: 2, topology: 'line' },
     networkOptions: () => ({ v2transport: v2 }),
+    ...(v2 ? { appliesTo: sinceVersion('26.0', 'BIP324 v2 transport exists since Bitcoin Core v26.0') } : {}),
     act: async (context) => {
       await Promise.all(context.edges.map((edge) => settleHandshake(context, edge)));
     },
     expectations: async (context) => {
       const checks = context.edges.flatMap((edge) => handshakeChecks(context, edge));
-      for (const edge of context.edges) {
-        const peers = await context.network.node(edge.from).rpc.call('getpeerinfo');
-        const peer = peers.find((p) => !p.inbound && p.addr === context.network.node(edge.to).p2pAddress);
-        const wanted = v2 ? 'v2' : 'v1';
-        checks.push(
-          stateCheck(
-            peer?.transport_protocol_type === wanted,
-            `connection ${edge.from}→${edge.to} uses ${wanted} transport (getpeerinfo)`,
-            `getpeerinfo says ${peer?.transport_protocol_type ?? 'no such peer'}`,
-          ),
-        );
-      }
+      for (const edge of context.edges) checks.push(...(await transportChecks(context, edge, v2)));
       return checks;
     },
   };
+}
+
+/** v1's message header: magic, command, length, checksum (Core's CMessageHeader::HEADER_SIZE). */
+const V1_HEADER_BYTES = 24;
+
+/**
+ * Which transport the dialer's connection uses, from getpeerinfo. `transport_protocol_type` exists
+ * since v26 (with BIP324); before it every connection is v1, and v1's framing is visible in the
+ * per-message byte counts instead: an empty `verack` costs exactly its 24-byte header.
+ */
+async function transportChecks(context: ScenarioContext, edge: Edge, v2: boolean): Promise<CheckResult[]> {
+  const peers = await context.network.node(edge.from).rpc.call('getpeerinfo');
+  const peer = peers.find((p) => !p.inbound && p.addr === context.network.node(edge.to).p2pAddress);
+  const wanted = v2 ? 'v2' : 'v1';
+  const claim = `connection ${edge.from}→${edge.to} uses ${wanted} transport (getpeerinfo)`;
+  if (peer === undefined) return [stateCheck(false, claim, `node${edge.from}'s getpeerinfo has no outbound peer ${context.network.node(edge.to).p2pAddress}`)];
+  if (versionAtLeast(context.network.binary, '26.0')) {
+    return [stateCheck(peer.transport_protocol_type === wanted, claim, `getpeerinfo says ${peer.transport_protocol_type ?? 'nothing (no transport_protocol_type field)'}`)];
+  }
+  const sent = peer.bytessent_per_msg.verack;
+  const received = peer.bytesrecv_per_msg.verack;
+  return [
+    stateCheck(
+      !v2 && sent === V1_HEADER_BYTES && received === V1_HEADER_BYTES,
+      `connection ${edge.from}→${edge.to} uses v1 framing: verack costs its ${V1_HEADER_BYTES}-byte header each way (getpeerinfo bytes per message; v${context.network.binary.version} has no transport field)`,
+      `node${edge.from} counts verack as ${sent ?? 'never'} bytes sent, ${received ?? 'never'} received`,
+    ),
+  ];
 }
 
 export const handshake = handshakeScenario('handshake', false);

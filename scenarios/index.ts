@@ -14,6 +14,7 @@ import type { Scenario } from './types.js';
 
 export { runScenario, describeFailures, type RunScenarioOptions, type ScenarioResult } from './runner.js';
 export type { Scenario, ScenarioContext, CheckResult } from './types.js';
+export { notApplicableReason, notApplicableError, assertApplies } from './applicability.js';
 export { handshake, handshakeV2, blockRelay, txRelay, addrRelay, reconnect, misbehaving, peerHandshake, peerMisbehaving, peerEviction, peerTxRelay, peerMalformedFrames };
 
 /** Every scenario the CLI knows, in the order `regtest-harness scenarios` lists them. */

@@ -10,8 +10,11 @@
  * noban peers for misbehaving, hence `fastRelay: false` (no noban whitelist). A loopback peer is
  * disconnected but not discouraged ("disconnecting but not discouraging local peer").
  */
+import type { BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
+import { abortable, budget } from '../harness/common/timing.js';
 import { versionAtLeast } from '../harness/common/version.js';
+import { waitUntil } from '../harness/common/wait.js';
 import { RpcError } from '../harness/rpc.js';
 import { laneName } from '../tracing/peer-lanes.js';
 import type { Edge } from '../harness/topology.js';
@@ -39,11 +42,6 @@ export function invalidProofOfWorkHeaders(prevHash: string, time: number): Buffe
   return payload;
 }
 
-/** `sendmsgtopeer` exists from v26 (rpc/net.cpp); older binaries use a test peer. */
-export function hasSendMsgToPeer(binary: { version: string }): boolean {
-  return versionAtLeast(binary, '26.0');
-}
-
 interface Run {
   /** A node index, or a test peer's lane (tracing/peer-lanes.ts). */
   offender: number;
@@ -54,6 +52,17 @@ interface Run {
 }
 
 const state = runState<Run>();
+
+/**
+ * How the offender gets its raw `headers` onto the wire on this binary: node 1 through Core's
+ * test-only RPC `sendmsgtopeer` (v26+), else a TypeScript test peer (harness/p2p/) dialled into
+ * node 0, which then is the offender (`peer0`).
+ */
+export type RawMessageRoute = 'sendmsgtopeer' | 'test-peer';
+
+export function rawMessageRoute(binary: BitcoindBinary): RawMessageRoute {
+  return versionAtLeast(binary, '26.0') ? 'sendmsgtopeer' : 'test-peer';
+}
 
 async function sendRawMessage(context: ScenarioContext, from: number, peerId: number, msgType: string, payload: Buffer): Promise<void> {
   try {
@@ -77,6 +86,7 @@ export const misbehaving: Scenario = {
   name: 'misbehaving',
   summary: 'node 1 sends node 0 a header with invalid proof of work; node 0 logs Misbehaving and drops the inbound peer',
   minNodes: 2,
+  tracepoints: ['net:misbehaving_connection'],
   defaults: { nodes: 2, topology: '1>0' },
   networkOptions: () => ({ fastRelay: false }),
   act: async (context) => {
@@ -87,7 +97,7 @@ export const misbehaving: Scenario = {
     const genesis = await network.node(edge.to).rpc.call('getblockhash', 0);
     const payload = invalidProofOfWorkHeaders(genesis, Math.floor(Date.now() / 1000));
     let run: Run;
-    if (hasSendMsgToPeer(network.binary)) {
+    if (rawMessageRoute(network.binary) === 'sendmsgtopeer') {
       const view = trace.connection(edge.from, edge.to);
       run = { offender: edge.from, victim: edge.to, victimPeerId: view.listener.peerId!, payloadSize: payload.length };
       state.set(context, run);
@@ -103,9 +113,18 @@ export const misbehaving: Scenario = {
       await peer.waitForClose({ description: `node${edge.to} to disconnect ${laneName(lane)} after the invalid header` });
     }
     await trace.waitForMessage({ node: run.victim, peer_id: run.victimPeerId, direction: 'in', msg_type: 'headers' });
+    const description = `node${run.victim} to close its connection to ${laneName(run.offender)} (peer_id ${run.victimPeerId})`;
     if (tracesConnectionEvents(network)) {
-      await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, {
-        description: `node${run.victim} to close its connection to ${laneName(run.offender)} (peer_id ${run.victimPeerId})`,
+      await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, { description });
+    } else {
+      // No connection tracepoints before v29 (USDT): the close is visible only in the victim's
+      // peer list, which Core prunes in its socket thread shortly after the punishment.
+      const { timing } = network;
+      const victim = network.node(run.victim);
+      await waitUntil(async () => !(await victim.rpc.call('getpeerinfo')).some((p) => p.id === run.victimPeerId), {
+        description: `${description}, as getpeerinfo shows`,
+        timeoutMs: budget(timing, 'event'),
+        ...abortable(timing),
       });
     }
   },

@@ -1,11 +1,14 @@
 import { resolveBitcoind, type BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
+import { failureBundle } from '../harness/failure-bundle.js';
+import { untilAborted } from '../harness/common/timing.js';
 import { Network, type ConnectMode, type NetworkOptions } from '../harness/network.js';
 import { parseTopology } from '../harness/topology.js';
 import { chooseTracer, type TracerChoice } from '../harness/doctor/choose-tracer.js';
 import type { TraceEvent } from '../tracing/events.js';
 import type { ReportNode } from '../tracing/report/nodes.js';
 import type { Tracer } from '../tracing/tracer.js';
+import { assertApplies } from './applicability.js';
 import type { CheckResult, Scenario, ScenarioContext } from './types.js';
 
 export interface RunScenarioOptions {
@@ -18,6 +21,8 @@ export interface RunScenarioOptions {
   onEvent?: (event: TraceEvent) => void;
   log?: (line: string) => void;
   keep?: boolean;
+  /** Where the network's directory goes (default: the system temp dir). */
+  rootDir?: string;
   /** Allow trace loss (bpftrace "Lost N events") instead of failing. */
   allowTraceLoss?: boolean;
   /** Ctrl-C: stops between phases; the network is disposed and the abort reason thrown. */
@@ -42,7 +47,8 @@ export interface ScenarioResult {
 /**
  * Run one scenario end to end: network up with the tracer attached before anyone connects,
  * actions, expectations, teardown. A failed expectation is a result (passed: false), not a throw;
- * environment problems (no binary, bad topology) throw HarnessError.
+ * environment problems (no binary, bad topology) throw HarnessError, and so does a scenario that
+ * does not apply to the binary (NOT_APPLICABLE, before anything starts).
  */
 export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
   const nodes = options.nodes ?? scenario.defaults.nodes;
@@ -54,7 +60,8 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const topology = options.topology ?? scenario.defaults.topology;
   parseTopology(topology, nodes); // bad topology fails before anything starts
   const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
-  const chosen = typeof options.tracer === 'object' ? { tracer: options.tracer, reason: `tracer: ${options.tracer.source}` } : await chooseTracer(options.tracer ?? 'auto', binary);
+  assertApplies(scenario, binary);
+  const chosen = typeof options.tracer === 'object' ? { tracer: options.tracer, reason: `tracer: ${options.tracer.source}` } : await chooseTracer(options.tracer ?? 'auto', binary, scenario.tracepoints);
   const log = options.log ?? (() => undefined);
   log(chosen.reason);
 
@@ -65,6 +72,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     bitcoind: binary,
     tracer: chosen.tracer,
     keep: options.keep ?? false,
+    ...(options.rootDir === undefined ? {} : { rootDir: options.rootDir }),
     allowTraceLoss: options.allowTraceLoss ?? false,
     log,
     ...scenario.networkOptions?.(nodes),
@@ -77,7 +85,9 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     let checks: CheckResult[];
     let actError: unknown;
     try {
-      await scenario.act?.(context);
+      // An action blocked in an RPC (waitforblock) must not hold a Ctrl-C: give up on it; the
+      // network's disposal below ends it.
+      await untilAborted(Promise.resolve(scenario.act?.(context)), options.signal);
     } catch (error) {
       actError = error;
     }
@@ -100,7 +110,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
       checks,
       events: [...network.trace.events],
       nodes: network.nodes.map((n) => ({ index: n.index, name: n.name, version: binary.versionLine.replace(/^.* version /, ''), binary: binary.path })),
-      ...(passed ? {} : { failureBundle: await network.failureBundle() }),
+      ...(passed ? {} : { failureBundle: await failureBundle(network) }),
     };
   } finally {
     await network.dispose();

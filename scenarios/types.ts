@@ -1,7 +1,9 @@
+import type { BitcoindBinary } from '../harness/binary.js';
 import type { Edge } from '../harness/topology.js';
 import type { Network, NetworkOptions, ConnectMode } from '../harness/network.js';
 import type { CheckResult } from '../tracing/checks/sequence-checks.js';
 import type { Trace } from '../tracing/trace.js';
+import type { TracepointName } from '../tracing/events.js';
 
 export type { CheckResult };
 
@@ -28,6 +30,18 @@ export interface Scenario {
   /** The smallest network the scenario makes sense on. */
   minNodes: number;
   defaults: { nodes: number; topology: string; connectMode?: ConnectMode };
+  /**
+   * Whether the scenario can mean anything on this binary: `true`, or one line saying why not
+   * ("BIP324 v2 transport exists since Bitcoin Core v26.0"). Asked before anything starts; a
+   * scenario that only lacks a way to observe something on a version adapts instead (see
+   * scenarios/applicability.ts). Absent: applies everywhere.
+   */
+  appliesTo?: (binary: BitcoindBinary) => true | string;
+  /**
+   * Tracepoints the expectations read beyond the USDT tracer's default (the message and connection
+   * ones, DEFAULT_USDT_TRACEPOINTS): traced where the binary has them. Each one is a uprobe to attach and detach.
+   */
+  tracepoints?: readonly TracepointName[];
   /** Extra network options the scenario needs (v2 transport, no whitelist, extra args). */
   networkOptions?: (nodes: number) => Partial<NetworkOptions>;
   /** Actions once every handshake is complete. */

@@ -67,7 +67,28 @@ if (hasApt) {
   say(`not a Debian system: install ${packages.join(', ')} with your package manager for the USDT tracer and its tests`);
 }
 
-// 4. A regtest bitcoind: $BITCOIND, bitcoind on PATH, the cache, else provision one.
+// 4. Debian 13's bpftrace (0.23) in a private root of the per-user cache, when the system's is
+//    older than 0.20: one probe body per tracepoint (fewer uprobes, faster attach and detach) and
+//    whole payloads. Same machinery as Knots (harness/provision/debian.ts); the tracer uses it when
+//    present (tracing/bpftrace/locate.ts). Skipped quickly once done.
+if (hasApt) {
+  const script = `
+    const { locateBpftrace, privateBpftracePath, supportsOneBody } = await import(${JSON.stringify(join(root, 'dist', 'tracing', 'bpftrace', 'locate.js'))});
+    const { provisionPrivateBpftrace } = await import(${JSON.stringify(join(root, 'dist', 'harness', 'provision', 'bpftrace-root.js'))});
+    const { defaultCacheDir } = await import(${JSON.stringify(join(root, 'dist', 'harness', 'common', 'cache-dir.js'))});
+    const located = locateBpftrace();
+    if (!privateBpftracePath() && !(located && supportsOneBody(located.version))) {
+      const install = await provisionPrivateBpftrace({ cacheDir: defaultCacheDir(), onProgress: (line) => process.stderr.write('[setup] ' + line + '\\n') });
+      process.stderr.write('[setup] bpftrace: ' + install.programPath + ' (' + install.packageVersion + ')\\n');
+    } else if (located) {
+      process.stderr.write('[setup] bpftrace: ' + located.reason + '\\n');
+    }`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Not fatal: the system's bpftrace still works, with payloads cut at 200 bytes.
+  if (result.status !== 0) say("could not provide Debian 13's bpftrace in a private root (see above); the system's bpftrace is used");
+}
+
+// 5. A regtest bitcoind: $BITCOIND, bitcoind on PATH, the cache, else provision one.
 const cli = join(root, 'dist', 'harness', 'cli', 'main.js');
 try {
   const found = execFileSync(process.execPath, [cli, 'provision'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

@@ -135,3 +135,39 @@ describe('bpftrace output parsing', () => {
     expect(parser.push('something else')).toEqual({ kind: 'other', line: 'something else' });
   });
 });
+
+describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
+  const tracepoints = ['net:inbound_message', 'net:outbound_message', 'net:closed_connection'] as const;
+
+  it('attaches one probe per tracepoint with every part, and captures up to 4096 payload bytes', () => {
+    const multi = generateProgram({ elfPath: ELF, tracepoints });
+    const one = generateProgram({ elfPath: ELF, tracepoints, oneBody: true });
+    expect(multi.probeCount).toBe(5 + 5 + 3);
+    expect(one.probeCount).toBe(3);
+    expect(one.text.split('\n').filter((line) => line.startsWith('usdt:'))).toHaveLength(3);
+    expect(one.text).toMatch(/^config = \{ max_strlen = 4096; /);
+    expect(one.payloadBytes).toBe(4096);
+    expect(one.env).toEqual({});
+    // The same parts, so the same parser joins them: one counter per tracepoint, shared by its lines.
+    expect(one.bodies.map((b) => b.role)).toEqual(multi.bodies.map((b) => b.role));
+    const inbound = one.text.split('\n').find((line) => line.includes(':net:inbound_message {'))!;
+    expect(inbound.match(/printf\(/g)).toHaveLength(5);
+    expect(inbound).toContain('$len = arg4 > 4096 ? 4096 : arg4;');
+    expectCode(() => generateProgram({ elfPath: ELF, oneBody: true, payloadBytes: 4097 }), 'BAD_OPTION', /out of range/);
+    expectCode(() => generateProgram({ elfPath: ELF, payloadBytes: 201 }), 'BAD_OPTION', /out of range/);
+  });
+
+  it('parses a one-body hit into one record with the whole payload and msg_captured', () => {
+    const program = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message'], oneBody: true });
+    const parser = new BpftraceOutputParser(program);
+    const bytes = Array.from({ length: 300 }, (_, k) => (k & 0xff).toString(16).padStart(2, '0'));
+    parser.push('BTH 0 10 11 1 5000 7 300');
+    parser.push('BTP 1 11 1 127.0.0.1:18444');
+    parser.push('BTP 2 11 1 inbound');
+    parser.push('BTP 3 11 1 headers');
+    const parsed = parser.push(`BTP 4 11 1 ${bytes.join(' ')}`);
+    expect(parsed.kind).toBe('records');
+    const record = (parsed as unknown as { records: { args: Record<string, unknown> }[] }).records[0]!;
+    expect(record.args).toMatchObject({ peer_id: 7, msg_size: 300, msg_type: 'headers', msg_captured: 300, msg: bytes.join('') });
+  });
+});

@@ -1,4 +1,4 @@
-/** The tracepoint catalog against the facts it encodes (shared notes §1, §1d, §6) and events.ts. */
+/** The tracepoint catalog against the facts it encodes (docs/sources.md, "The tracepoint catalog") and events.ts. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {

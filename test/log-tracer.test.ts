@@ -10,7 +10,7 @@ import type { HarnessError } from '../harness/common/errors.js';
 import { isMessageEvent, type MessageEvent, type TraceEvent } from '../tracing/events.js';
 import { parseLogLine } from '../tracing/log-parse.js';
 import { LOG_TRACER_NODE_ARGS, LogTracer } from '../tracing/log-tracer.js';
-import type { EventSink, PeerInfo, TraceTarget } from '../tracing/tracer.js';
+import type { EventSink, PeerInfo, ResolvedPeer, TraceTarget } from '../tracing/tracer.js';
 
 // The lead's node/network modules are in progress: this test runs its own two bitcoind.
 const BITCOIND = process.env.BITCOIND ?? '/tmp/knots/dev/bin/bitcoind';
@@ -151,27 +151,37 @@ describe.skipIf(!HAVE_BITCOIND)('LogTracer on two real bitcoind', () => {
   const sink = new CollectingSink();
   let startedAtNs = 0n;
 
+  const resolved = new Map<string, Promise<ResolvedPeer | undefined>>();
+
+  async function lookUp(node: TestNode, peerId: number): Promise<ResolvedPeer | undefined> {
+    const peer = ((await node.rpc('getpeerinfo')) as PeerInfo[]).find((p) => p.id === peerId);
+    if (!peer) return undefined;
+    // The dialer sees the listener's port; the listener sees the dialer's local address (its addrbind).
+    if (!peer.inbound) return { info: peer, peerNode: nodes.find((n) => peer.addr === `127.0.0.1:${n.p2pPort}`)?.index ?? null };
+    for (const other of nodes) {
+      if (other === node) continue;
+      const theirs = (await other.rpc('getpeerinfo')) as PeerInfo[];
+      if (theirs.some((p) => p.addrbind === peer.addr)) return { info: peer, peerNode: other.index };
+    }
+    return { info: peer, peerNode: null };
+  }
+
   function target(node: TestNode): TraceTarget {
     return {
       index: node.index,
       pid: node.process.pid!,
       debugLogPath: node.debugLogPath,
       elfPath: BITCOIND,
-      async peerInfo(peerId: number): Promise<PeerInfo | undefined> {
+      // Cached per (process, peer) like the network's PeerDirectory; the counter counts real getpeerinfo lookups.
+      resolvePeer(peerId: number): Promise<ResolvedPeer | undefined> {
         const key = `${node.index}:${node.process.pid}:${peerId}`;
-        peerInfoCalls.set(key, (peerInfoCalls.get(key) ?? 0) + 1);
-        const peers = (await node.rpc('getpeerinfo')) as PeerInfo[];
-        return peers.find((p) => p.id === peerId);
-      },
-      async peerNode(peer: PeerInfo): Promise<number | null> {
-        // The dialer sees the listener's port; the listener sees the dialer's local address (its addrbind).
-        if (!peer.inbound) return nodes.find((n) => peer.addr === `127.0.0.1:${n.p2pPort}`)?.index ?? null;
-        for (const other of nodes) {
-          if (other === node) continue;
-          const theirs = (await other.rpc('getpeerinfo')) as PeerInfo[];
-          if (theirs.some((p) => p.addrbind === peer.addr)) return other.index;
+        let found = resolved.get(key);
+        if (!found) {
+          peerInfoCalls.set(key, (peerInfoCalls.get(key) ?? 0) + 1);
+          found = lookUp(node, peerId);
+          resolved.set(key, found);
         }
-        return null;
+        return found;
       },
     };
   }

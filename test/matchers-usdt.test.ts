@@ -4,7 +4,7 @@
  * tracer into a Trace, then asserted with the same matchers the log-tracer specs use.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
+import { guardProcess, releaseProcess } from '../harness/common/child-process/reaper.js';
 import { installTraceMatchers } from '../harness/vitest/matchers.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
@@ -46,11 +46,10 @@ describe.skipIf(skip)(skip ? `matchers on USDT events — skipped: ${skip}` : 'm
       pid: emitter.pid,
       debugLogPath: '/dev/null',
       elfPath,
-      peerInfo: async (peerId) => {
+      resolvePeer: async (peerId) => {
         const seen = replayed.find((e) => e.node === index && e.args.peer_id === peerId);
-        return seen && { id: peerId, addr: seen.args.peer_addr, connection_type: seen.args.peer_conn_type, inbound: seen.args.peer_conn_type === 'inbound' };
+        return seen && { info: { id: peerId, addr: seen.args.peer_addr, connection_type: seen.args.peer_conn_type, inbound: seen.args.peer_conn_type === 'inbound' }, peerNode: 1 - index };
       },
-      peerNode: async () => 1 - index,
     }));
     tracer = new UsdtTracer({ pool });
     await tracer.attach(targets, trace, process.hrtime.bigint());

@@ -61,7 +61,7 @@ function expectAlignedColumns(message: string): void {
   for (const row of rows) expect(separators(row), row).toEqual(columns.slice(0, separators(row).length));
 }
 
-describe('Core v29 handshake rules (tracepoints.md §5a) hold on the real trace', () => {
+describe('Core v29 handshake rules (docs/sources.md, "Handshake order") hold on the real trace', () => {
   const trace = traceOf(fixture);
   const conn = trace.connection(1, 0);
 

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { guardProcess, releaseProcess } from '../harness/common/reaper.js';
+import { guardProcess, releaseProcess } from '../harness/common/child-process/reaper.js';
 import { RemotePool } from '../tracing/bpftrace/daemon/client.js';
 import { launchTracerDaemon, type LaunchedDaemon, type LaunchOptions } from '../tracing/bpftrace/daemon/launch.js';
 import { TRACER_SOCKET_ENV, type DaemonStatus } from '../tracing/bpftrace/daemon/protocol.js';
@@ -42,7 +42,7 @@ async function until(done: () => boolean | Promise<boolean>, what: string, timeo
 }
 
 function targetFor(emitter: Emitter, elfPath: string): TraceTarget {
-  return { index: 0, pid: emitter.pid, debugLogPath: '/dev/null', elfPath, peerInfo: async () => undefined, peerNode: async () => null };
+  return { index: 0, pid: emitter.pid, debugLogPath: '/dev/null', elfPath, resolvePeer: async () => undefined };
 }
 
 type ChildFact = { attachedMs?: number; event?: number; error?: string; message?: string; detached?: boolean };

@@ -2,7 +2,7 @@
  * Bitcoin Core's USDT tracepoints as data: argument order, C types, how to decode each argument,
  * length limits, and what changed between releases. Everything that generates or decodes probe
  * programs reads from here, so a new Core release is one edit in this file.
- * Sources: doc/tracing.md, the tracepoint call sites and functional tests (shared notes §1, §6).
+ * Sources: Core's doc/tracing.md, the tracepoint call sites and the binaries' ELF notes (docs/sources.md, "The tracepoint catalog").
  */
 import type { TracepointArgsMap, TracepointName } from './events.js';
 
@@ -369,6 +369,19 @@ export function tracepoint(name: TracepointName): TracepointRecord {
 }
 
 export const NET_TRACEPOINTS: readonly TracepointName[] = catalog.filter((r) => r.context === 'net').map((r) => r.name);
+
+/**
+ * What the USDT tracer attaches by default: the two message tracepoints and the connection ones
+ * (every uprobe costs ~0.11 s to detach); a scenario asks for more (Scenario.tracepoints).
+ */
+export const DEFAULT_USDT_TRACEPOINTS: readonly TracepointName[] = [
+  'net:inbound_message',
+  'net:outbound_message',
+  'net:inbound_connection',
+  'net:outbound_connection',
+  'net:closed_connection',
+  'net:evicted_inbound_connection',
+];
 
 export function tracepointsOf(context: TracepointContext): readonly TracepointRecord[] {
   return catalog.filter((r) => r.context === context);

@@ -1,8 +1,9 @@
 /** `regtest-harness/tracing`: the event model, the tracers, the trace store and the renderers. */
 export type * from './events.js';
 export { isMessageEvent, direction, MESSAGE_TRACEPOINTS } from './events.js';
-export { catalog, tracepoint, isTracepointName, NET_TRACEPOINTS, tracepointsOf, argumentsFor } from './catalog.js';
-export type { Tracer, TraceTarget, EventSink, PeerInfo } from './tracer.js';
+export { catalog, tracepoint, isTracepointName, NET_TRACEPOINTS, DEFAULT_USDT_TRACEPOINTS, tracepointsOf, argumentsFor } from './catalog.js';
+export type { Tracer, TraceTarget, EventSink, PeerInfo, ResolvedPeer } from './tracer.js';
+export { OrderedDelivery } from './ordered-delivery.js';
 export { Trace, type TraceOptions, type WaitOptions } from './trace.js';
 export { handshakeComplete, waitForHandshake, type ConnectionView, type ConnectionSide, type Role } from './connections.js';
 export { LogTracer, LOG_TRACER_NODE_ARGS } from './log-tracer.js';

@@ -18,7 +18,8 @@ import { HarnessError } from '../harness/common/errors.js';
 import type { TraceEvent } from './events.js';
 import { LogFollower } from './log-follow.js';
 import { isBlankLine, lastProcessStart, parseLogLine, PROCESS_START_BLANK_LINES, type LogEventRecord } from './log-parse.js';
-import type { EventSink, PeerInfo, TraceTarget, Tracer } from './tracer.js';
+import { OrderedDelivery } from './ordered-delivery.js';
+import type { EventSink, ResolvedPeer, TraceTarget, Tracer } from './tracer.js';
 
 /** Node arguments the log tracer needs: message lines, and µs timestamps on them. */
 export const LOG_TRACER_NODE_ARGS = ['-debug=net', '-logtimemicros=1'] as const;
@@ -43,21 +44,14 @@ function anchorClocks(): ClockAnchor {
   return { wallUs: now * 1000, hrNs: process.hrtime.bigint() };
 }
 
-/** What the tracer knows about one peer of one node process; looked up once, on the peer's first message. */
-interface PeerLookup {
-  settled: boolean;
-  info: PeerInfo | undefined;
-  peerNode: number | null;
-  done: Promise<void>;
-}
-
 /**
  * One bitcoind process writing to the log. A restart appends a new process to the same file,
- * whose peer ids start again at 0: it gets its own peer cache and its own target (the one
- * passed to addTarget), bound when both the process-start run and the addTarget call are seen.
+ * whose peer ids start again at 0: it gets its own target (the one passed to addTarget, whose
+ * peer lookups are that process's), bound when both the process-start run and the addTarget call are seen.
  */
 class Incarnation {
-  readonly peers = new Map<number, PeerLookup>();
+  /** Peer ids seen, for diagnostics (the lookups themselves are cached by the target). */
+  readonly peersSeen = new Set<number>();
   readonly target: Promise<TraceTarget | null>;
   bind: (target: TraceTarget | null) => void = () => undefined;
   bound = false;
@@ -75,7 +69,7 @@ class Incarnation {
 
 interface PendingEvent {
   record: LogEventRecord;
-  peer: PeerLookup;
+  peer: ResolvedPeer | undefined;
   /** hrtime when read, for lines without a timestamp. */
   readAtNs: bigint;
 }
@@ -97,10 +91,7 @@ class NodeLogStream {
   private readonly unclaimedTargets: TraceTarget[] = [];
   private blankRun = 0;
   private sawContent = false;
-  private queue: PendingEvent[] = [];
-  private queueHead = 0;
-  private waitingOn: PeerLookup | undefined;
-  private idleWaiters: Array<() => void> = [];
+  private readonly delivery: OrderedDelivery<PendingEvent>;
   private follower: LogFollower | undefined;
   // Diagnostics.
   private parsed = 0;
@@ -120,6 +111,10 @@ class NodeLogStream {
     private readonly toT: (record: LogEventRecord, readAtNs: bigint) => number,
   ) {
     this.incarnation = new Incarnation(target);
+    this.delivery = new OrderedDelivery<PendingEvent>(
+      (pending) => this.sink.push(this.toEvent(pending)),
+      (error) => this.sink.fail(new HarnessError('TRACER_FAILED', `could not turn a debug.log line into an event: ${String(error)}`, { fix: 'report this with the failure bundle', cause: error })),
+    );
   }
 
   async open(from: number | 'end', options: LogTracerOptions): Promise<void> {
@@ -144,7 +139,7 @@ class NodeLogStream {
     await this.follower?.close();
     // A restart that never got its addTarget: deliver its events without peer details rather than hold them forever.
     for (const incarnation of this.unboundIncarnations.splice(0)) incarnation.bind(null);
-    await this.idle();
+    await this.delivery.idle();
   }
 
   private onLine(line: string): void {
@@ -164,8 +159,8 @@ class NodeLogStream {
     }
     this.parsed++;
     if (record.wallTimeUs === null) this.untimed++;
-    this.queue.push({ record, peer: this.lookup(record.peerId), readAtNs: process.hrtime.bigint() });
-    this.deliver();
+    const readAtNs = process.hrtime.bigint();
+    this.delivery.push(this.lookup(record.peerId).then((peer) => ({ record, peer, readAtNs })));
   }
 
   private processStarted(): void {
@@ -176,61 +171,26 @@ class NodeLogStream {
   }
 
   /** The peer's lookup, started on its first message so a later disconnect can't lose its details. */
-  private lookup(peerId: number): PeerLookup {
-    const cached = this.incarnation.peers.get(peerId);
-    if (cached) return cached;
-    const entry: PeerLookup = { settled: false, info: undefined, peerNode: null, done: Promise.resolve() };
-    entry.done = this.incarnation.target
-      .then(async (target) => {
-        if (target === null) return;
-        this.lookups++;
-        try {
-          entry.info = await target.peerInfo(peerId);
-          // Asked once per peer as well: resolving a peer can take RPCs to the other nodes.
-          if (entry.info) entry.peerNode = await target.peerNode(entry.info);
-        } catch (error) {
-          this.lookupFailureCount++;
-          if (this.lookupFailures.length < SAMPLE_LIMIT) this.lookupFailures.push(`peer=${peerId}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      })
-      .finally(() => {
-        entry.settled = true;
-      });
-    this.incarnation.peers.set(peerId, entry);
-    return entry;
-  }
-
-  /** Push events in log order: stop at the first one whose peer lookup is still running, resume when it settles. */
-  private deliver(): void {
-    while (this.queueHead < this.queue.length) {
-      const next = this.queue[this.queueHead]!;
-      if (!next.peer.settled) {
-        if (this.waitingOn !== next.peer) {
-          this.waitingOn = next.peer;
-          void next.peer.done.then(() => {
-            this.waitingOn = undefined;
-            this.deliver();
-          });
-        }
-        return;
-      }
-      this.queueHead++;
-      this.sink.push(this.toEvent(next));
+  private async lookup(peerId: number): Promise<ResolvedPeer | undefined> {
+    const incarnation = this.incarnation;
+    const target = await incarnation.target;
+    if (target === null) return undefined;
+    if (!incarnation.peersSeen.has(peerId)) {
+      incarnation.peersSeen.add(peerId);
+      this.lookups++;
     }
-    // Drop delivered entries; queue[0..head) would otherwise grow for the whole trace.
-    this.queue = [];
-    this.queueHead = 0;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
-  }
-
-  private idle(): Promise<void> {
-    if (this.queueHead >= this.queue.length) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    try {
+      return await target.resolvePeer(peerId);
+    } catch (error) {
+      this.lookupFailureCount++;
+      if (this.lookupFailures.length < SAMPLE_LIMIT) this.lookupFailures.push(`peer=${peerId}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
   }
 
   private toEvent({ record, peer, readAtNs }: PendingEvent): TraceEvent {
-    const base = { t: this.toT(record, readAtNs), node: this.index, peer_node: peer.peerNode, source: 'log' as const };
-    const peerArgs = { peer_id: record.peerId, peer_addr: peer.info?.addr ?? '', peer_conn_type: peer.info?.connection_type ?? 'unknown' };
+    const base = { t: this.toT(record, readAtNs), node: this.index, peer_node: peer?.peerNode ?? null, source: 'log' as const };
+    const peerArgs = { peer_id: record.peerId, peer_addr: peer?.info.addr ?? '', peer_conn_type: peer?.info.connection_type ?? 'unknown' };
     switch (record.kind) {
       case 'message':
         return { ...base, tracepoint: record.tracepoint, args: { ...peerArgs, msg_type: record.msgType, msg_size: record.msgSize } };
@@ -240,7 +200,7 @@ class NodeLogStream {
         return {
           ...base,
           tracepoint: record.tracepoint,
-          args: { ...peerArgs, peer_network: networkCode(peer.info?.network), time_established: peer.info?.conntime ?? 0 },
+          args: { ...peerArgs, peer_network: networkCode(peer?.info.network), time_established: peer?.info.conntime ?? 0 },
         };
     }
   }

@@ -3,6 +3,7 @@
  * (lost events, tracer died). Tests wait on it event-driven and query it per connection.
  */
 import { HarnessError } from '../harness/common/errors.js';
+import { budget, makeTiming, scaled, type Timing } from '../harness/common/timing.js';
 import { ConnectionIndex, describeConnections, type ConnectionView, type Occurrence } from './connections.js';
 import { isMessageEvent, type MessageEvent, type TraceEvent } from './events.js';
 import { describeMessageFilter, matchesMessage, validateMessageFilter, type MessageFilter } from './message-filter.js';
@@ -17,12 +18,17 @@ export interface TraceOptions {
   allowLoss?: boolean;
   /** Where downgraded errors are reported; defaults to console.warn of the full error text. */
   onWarning?: (warning: HarnessError) => void;
+  /**
+   * The network's timing context: every wait inherits its abort signal (Ctrl-C ends it at once)
+   * and its timeout factor (harness/common/timing.ts). Default: no signal, the environment's factor.
+   */
+  timing?: Timing;
 }
 
 export interface WaitOptions {
-  /** Deadline for the wait (not a speed assertion). Default 30 000 ms. */
+  /** Deadline for the wait (not a speed assertion), multiplied by the timeout factor. Default: the 'event' budget (30 s). */
   timeoutMs?: number;
-  /** Aborting rejects the wait with the signal's reason. */
+  /** Aborting rejects the wait with the signal's reason (in addition to the trace's own signal). */
   signal?: AbortSignal;
   /** What is awaited, in words: "node 0 to receive 'verack' from node 1". Used in the timeout error. */
   description?: string;
@@ -31,8 +37,6 @@ export interface WaitOptions {
 }
 
 export type TraceListener = (event: TraceEvent) => void;
-
-export const DEFAULT_WAIT_TIMEOUT_MS = 30_000;
 
 interface PendingWait {
   abandon(error: HarnessError): void;
@@ -47,9 +51,11 @@ export class Trace implements EventSink {
   readonly #connections = new ConnectionIndex();
   readonly #allowLoss: boolean;
   readonly #onWarning: (warning: HarnessError) => void;
+  readonly #timing: Timing;
 
   constructor(options: TraceOptions = {}) {
     this.#allowLoss = options.allowLoss ?? false;
+    this.#timing = options.timing ?? makeTiming();
     this.#onWarning = options.onWarning ?? ((warning) => console.warn(warning.toString()));
   }
 
@@ -119,15 +125,16 @@ export class Trace implements EventSink {
   waitFor<E extends TraceEvent>(predicate: (event: TraceEvent) => event is E, options?: WaitOptions): Promise<E>;
   waitFor(predicate: (event: TraceEvent) => boolean, options?: WaitOptions): Promise<TraceEvent>;
   waitFor(predicate: (event: TraceEvent) => boolean, options: WaitOptions = {}): Promise<TraceEvent> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
-    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0)) {
       return Promise.reject(
-        new HarnessError('BAD_OPTION', `waitFor timeoutMs ${timeoutMs} is not a non-negative number`, {
+        new HarnessError('BAD_OPTION', `waitFor timeoutMs ${options.timeoutMs} is not a non-negative number`, {
           fix: 'Pass timeoutMs in milliseconds, e.g. { timeoutMs: 10_000 }',
         }),
       );
     }
-    const { signal } = options;
+    const timeoutMs = options.timeoutMs === undefined ? budget(this.#timing, 'event') : scaled(this.#timing, options.timeoutMs);
+    const signals = [options.signal, this.#timing.signal].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     if (signal?.aborted) return Promise.reject(signal.reason);
     try {
       const hit = this.#events.find(predicate);
@@ -245,7 +252,7 @@ export class Trace implements EventSink {
       ...(notes.length > 0 ? ['', ...notes] : []),
     ].join('\n');
     return new HarnessError('TIMEOUT', `Timed out after ${timeoutMs} ms waiting for ${description}`, {
-      fix: 'Check that the nodes were connected and that the tracer covers both of them; if the machine is only slow, raise timeoutMs',
+      fix: 'Check that the nodes were connected and that the tracer covers both of them; if the machine is only slow, set REGTEST_HARNESS_TIMEOUT_FACTOR (e.g. 3)',
       evidence,
     });
   }

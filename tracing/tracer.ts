@@ -25,10 +25,20 @@ export interface TraceTarget {
   debugLogPath: string;
   /** The ELF file that carries the probes (bpftrace attaches by this path). */
   elfPath: string;
-  /** getpeerinfo for one peer id, cached by the caller; undefined when the peer is gone. */
-  peerInfo(peerId: number): Promise<PeerInfo | undefined>;
-  /** Which harness node is on the other end (by listening port, or by the dialer's local port), or null. */
-  peerNode(peer: PeerInfo): Promise<number | null>;
+  /**
+   * Who is on the other end of one of this process's peer ids: getpeerinfo's entry and the harness
+   * node (by its listening port, or by the dialer's local port), or null for an outsider. Asked once
+   * per (process, peer) and cached by the network's peer directory (harness/peer-directory.ts), so
+   * tracers keep no cache of their own. `known` describes a peer already gone (from the probe's own
+   * arguments); undefined when nothing is known.
+   */
+  resolvePeer(peerId: number, known?: PeerInfo): Promise<ResolvedPeer | undefined>;
+}
+
+export interface ResolvedPeer {
+  info: PeerInfo;
+  /** The harness node on the other end, or null. */
+  peerNode: number | null;
 }
 
 /** Where tracers deliver: the trace store. */

@@ -20,6 +20,7 @@ export type HarnessErrorCode =
   | 'PROVISION_FAILED'
   | 'CHECKSUM_MISMATCH'
   | 'UNKNOWN_SCENARIO'
+  | 'NOT_APPLICABLE'
   | 'USAGE'
   | 'TIMEOUT'
   | 'PEER_DISCONNECTED';

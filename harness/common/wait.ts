@@ -1,4 +1,5 @@
 import { HarnessError } from './errors.js';
+import { delay } from './timing.js';
 
 export interface WaitUntilOptions {
   timeoutMs: number;
@@ -15,7 +16,7 @@ export interface WaitUntilOptions {
  */
 export async function waitUntil(condition: () => Promise<boolean> | boolean, options: WaitUntilOptions): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
-  let delay = options.minDelayMs ?? 10;
+  let pause = options.minDelayMs ?? 10;
   const maxDelay = options.maxDelayMs ?? 250;
   for (;;) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -25,7 +26,8 @@ export async function waitUntil(condition: () => Promise<boolean> | boolean, opt
         fix: 'check the nodes\' debug.log tails (failure bundle) for why it never happened, or raise the timeout on a slow machine',
       });
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
-    delay = Math.min(maxDelay, delay * 1.5);
+    // Abortable: a Ctrl-C ends the pause at once instead of after it.
+    await delay(Math.min(pause, Math.max(0, deadline - Date.now())), options.signal);
+    pause = Math.min(maxDelay, pause * 1.5);
   }
 }

@@ -12,7 +12,7 @@ import { describeOption, type KernelConfig } from './kernel-config.js';
 const PROBE_PROGRAM = 'BEGIN { exit() }';
 const PROBE_TIMEOUT_MS = 30_000;
 const UNPRIVILEGED_BPF_SYSCTL = '/proc/sys/kernel/unprivileged_bpf_disabled';
-/** bpftrace 0.17 prints this on every run here even though programs load (environment notes §7). */
+/** bpftrace 0.17 prints this on every run here even though programs load (docs/sources.md, "bpftrace 0.17"). */
 const HARMLESS_STDERR = /couldn't set RLIMIT_MEMLOCK/;
 const KERNEL_FIX = 'use a kernel with CONFIG_BPF_SYSCALL=y and check that no container/seccomp/LSM policy blocks bpf(), or use --tracer log';
 
@@ -31,8 +31,8 @@ export function probeBpf(bpftrace: string, privilege: Exclude<Privilege['kind'],
   return pending;
 }
 
-async function runProbe(bpftrace: string, privilege: 'root' | 'sudo'): Promise<BpfProbeOutcome> {
-  const [file, args] = privilege === 'root' ? [bpftrace, ['-e', PROBE_PROGRAM]] : ['sudo', ['-n', bpftrace, '-e', PROBE_PROGRAM]];
+async function runProbe(bpftrace: string, privilege: Exclude<Privilege['kind'], 'none'>): Promise<BpfProbeOutcome> {
+  const [file, args] = privilege !== 'sudo' ? [bpftrace, ['-e', PROBE_PROGRAM]] : ['sudo', ['-n', bpftrace, '-e', PROBE_PROGRAM]];
   const command = `${privilege === 'sudo' ? 'sudo -n ' : ''}bpftrace -e '${PROBE_PROGRAM}'`;
   const result = await execa(file, args, { reject: false, timeout: PROBE_TIMEOUT_MS, stdin: 'ignore' });
   if (result.exitCode === 0 && !result.timedOut) return { ok: true, command };
@@ -48,15 +48,17 @@ export interface BpfCheckInput {
   bpftrace: string | undefined;
   privilege: Privilege;
   config?: KernelConfig;
+  /** Load a program to prove it (default true: the doctor); false: only the static evidence (start-up of a run). */
+  live?: boolean;
 }
 
-export async function checkBpf({ bpftrace, privilege, config }: BpfCheckInput): Promise<CheckResult> {
-  if (bpftrace && privilege.kind !== 'none') {
+export async function checkBpf({ bpftrace, privilege, config, live = true }: BpfCheckInput): Promise<CheckResult> {
+  if (live && bpftrace && privilege.kind !== 'none') {
     const outcome = await probeBpf(bpftrace, privilege.kind);
     if (outcome.ok) return ok('kernel.bpf', `BPF works: \`${outcome.command}\` loaded and ran a program`);
     return missing('kernel.bpf', `\`${outcome.command}\` failed: ${outcome.error}`, KERNEL_FIX);
   }
-  const why = !bpftrace ? 'bpftrace is not installed' : 'no root or passwordless sudo';
+  const why = !live ? 'the live test is the doctor\'s (regtest-harness doctor)' : !bpftrace ? 'bpftrace is not installed' : 'no root or passwordless sudo';
   const compiled = config?.get('CONFIG_BPF_SYSCALL');
   if (compiled === 'n') return missing('kernel.bpf', `the kernel has no bpf() syscall: ${describeOption(config, 'CONFIG_BPF_SYSCALL')}`, KERNEL_FIX);
   // The sysctl exists only in kernels built with the bpf() syscall.

@@ -3,25 +3,41 @@
  * as root or through passwordless sudo — the same rule the bpftrace session applies.
  */
 import { execa } from 'execa';
-import { bpftraceBinary, tracerPrivilege, type Privilege } from '../../tracing/bpftrace/session.js';
+import { tracerPrivilege, type Privilege } from '../../tracing/bpftrace/session.js';
+import { locateBpftrace, supportsOneBody, type LocatedBpftrace } from '../../tracing/bpftrace/locate.js';
 import { missing, ok, type CheckResult } from './check.js';
 
 const VERSION_TIMEOUT_MS = 10_000;
 const USE_LOG_TRACER = 'or use --tracer log (debug.log; works with any bitcoind)';
 
 export interface BpftraceFacts {
-  /** Absolute path, when on PATH. */
+  /** Absolute path of the bpftrace the tracer runs (tracing/bpftrace/locate.ts), if any. */
   path: string | undefined;
+  located: LocatedBpftrace | undefined;
   privilege: Privilege;
 }
 
 export function bpftraceFacts(): BpftraceFacts {
-  return { path: bpftraceBinary(), privilege: tracerPrivilege() };
+  const located = locateBpftrace();
+  return { path: located?.path, located, privilege: tracerPrivilege() };
 }
 
-export async function checkBpftraceInstalled(path: string | undefined): Promise<CheckResult> {
+function describeShape(version: string): string {
+  return supportsOneBody(version)
+    ? 'one probe body per tracepoint, payloads up to 4096 bytes'
+    : 'one probe body per argument (more uprobes), payloads cut at 200 bytes';
+}
+
+/**
+ * Which bpftrace the tracer uses and why. With `located` (the tracer's own choice) its version
+ * is known without running it (`--version` costs ~0.4 s); without, `path --version` is run.
+ */
+export async function checkBpftraceInstalled(path: string | undefined, located?: LocatedBpftrace): Promise<CheckResult> {
   const install = `install it (Debian/Ubuntu: apt-get install bpftrace), ${USE_LOG_TRACER}`;
   if (!path) return missing('bpftrace.installed', 'bpftrace is not on PATH', install);
+  if (located?.path === path && located.version) {
+    return ok('bpftrace.installed', `bpftrace v${located.version} at ${path} (${describeShape(located.version)}): ${located.reason}`);
+  }
   const result = await execa(path, ['--version'], { reject: false, timeout: VERSION_TIMEOUT_MS, stdin: 'ignore' });
   const version = String(result.stdout).trim().split('\n')[0] ?? '';
   if (result.exitCode !== 0 || !/^bpftrace v?\d/.test(version)) {
@@ -35,6 +51,8 @@ export function checkPrivilege(privilege: Privilege): CheckResult {
   switch (privilege.kind) {
     case 'root':
       return ok('bpftrace.privilege', 'running as root: bpftrace can attach probes');
+    case 'capabilities':
+      return ok('bpftrace.privilege', 'not root, but CAP_BPF and CAP_PERFMON are ambient: bpftrace inherits them');
     case 'sudo':
       return ok('bpftrace.privilege', 'not root, but `sudo -n true` works: bpftrace runs through sudo');
     case 'none':

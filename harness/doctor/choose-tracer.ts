@@ -4,6 +4,7 @@ import { usdtReadiness } from './tracer-decision.js';
 import { UsdtTracer } from '../../tracing/bpftrace/usdt-tracer.js';
 import { LogTracer } from '../../tracing/log-tracer.js';
 import type { Tracer } from '../../tracing/tracer.js';
+import type { TracepointName } from '../../tracing/events.js';
 
 export type TracerChoice = 'auto' | 'usdt' | 'log';
 export const TRACER_CHOICES: readonly TracerChoice[] = ['auto', 'usdt', 'log'];
@@ -24,11 +25,16 @@ export function parseTracerChoice(value: string | undefined): TracerChoice {
  * `usdt` when bpftrace can run here and the binary carries the net probes; `log` otherwise
  * (or when asked). Asking for `usdt` where it cannot run is an error naming what is missing.
  */
-export async function chooseTracer(choice: TracerChoice, binary: BitcoindBinary): Promise<ChosenTracer> {
+export async function chooseTracer(
+  choice: TracerChoice,
+  binary: BitcoindBinary,
+  /** Tracepoints beyond the USDT tracer's default that the run reads (a scenario's `tracepoints`). */
+  extraTracepoints: readonly TracepointName[] = [],
+): Promise<ChosenTracer> {
   if (choice === 'log') return { tracer: new LogTracer(), reason: 'tracer: log (debug.log -debug=net lines), as asked' };
   // The same decision `regtest-harness doctor` reports: probes, bpftrace, privileges, uprobes, a live BPF program.
   const usdt = await usdtReadiness(binary.elfPath);
-  if (usdt.ok) return { tracer: new UsdtTracer(), reason: `tracer: usdt (bpftrace on ${binary.elfPath}'s tracepoints)` };
+  if (usdt.ok) return { tracer: new UsdtTracer({ extraTracepoints }), reason: `tracer: usdt (bpftrace on ${binary.elfPath}'s tracepoints)` };
   if (choice === 'usdt') {
     const permission = /root|sudo|privilege/i.test(usdt.reason);
     throw new HarnessError(permission ? 'TRACER_PERMISSION' : 'NO_PROBES', `cannot trace with USDT: ${usdt.reason}`, {

@@ -42,7 +42,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     checkBpf({ bpftrace: facts.path, privilege: facts.privilege, config }),
     checkUprobes(config),
     checkTracefs(facts.privilege),
-    checkBpftraceInstalled(facts.path),
+    checkBpftraceInstalled(facts.path, facts.located),
     checkBitcoind(options.bitcoind, options.env ?? process.env),
   ]);
   const probes = found.binary

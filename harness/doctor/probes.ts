@@ -4,6 +4,7 @@
  */
 import { catalog, NET_TRACEPOINTS } from '../../tracing/catalog.js';
 import { readProbeNotes, type ProbeNote } from '../../tracing/elf-notes.js';
+import { damagedProbeSites, describeDamagedSite } from '../../tracing/probe-sites.js';
 import { isHarnessError } from '../common/errors.js';
 import { missing, ok, warn, type CheckResult } from './check.js';
 import { elfBehindScript, isScript } from './wrapper-script.js';
@@ -50,7 +51,8 @@ export function describeCensus(census: ProbeCensus): string {
 /** The census of one ELF file, or the check result explaining why its notes cannot be read. */
 async function censusOf(elfPath: string): Promise<ProbeCensus | CheckResult> {
   try {
-    return probeCensus(await readProbeNotes(elfPath));
+    const notes = await readProbeNotes(elfPath);
+    return probeCensus(notes);
   } catch (error) {
     if (!isHarnessError(error)) throw error;
     return missing('bitcoind.probes', `cannot read the probes of ${elfPath}: ${error.message}`, error.fix);
@@ -71,6 +73,13 @@ export async function checkBitcoindProbes(elfPath: string): Promise<CheckResult>
   const absent = REQUIRED_NET_PROBES.filter((name) => !census.present.includes(name));
   if (absent.length > 0) {
     return missing('bitcoind.probes', `${elfPath} lacks ${absent.join(' and ')}, which the USDT tracer attaches to (${counts})`, RELEASE_OR_LOG);
+  }
+  const damaged = await damagedProbeSites(elfPath, (await readProbeNotes(elfPath)).filter((n) => census.present.includes(`${n.provider}:${n.name}`)));
+  if (damaged.length > 0) {
+    const sites = damaged.map(describeDamagedSite).join('; ');
+    const fix = 'use an unaltered bitcoind: compare its sha256 with where it came from, or rebuild it (the kernel refuses a uprobe on such a site, so that tracepoint never fires)';
+    const required = damaged.some((d) => (REQUIRED_NET_PROBES as readonly string[]).includes(d.probe));
+    return (required ? missing : warn)('bitcoind.probes', `${elfPath} was altered: ${sites}`, fix);
   }
   if (census.netPresent < census.netSize) {
     return warn(

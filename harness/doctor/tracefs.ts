@@ -1,6 +1,6 @@
 /**
  * tracefs at /sys/kernel/tracing. Not required for events, but without it bpftrace 0.17 cannot
- * remove its uprobes cleanly and prints errors on exit (environment notes §7).
+ * remove its uprobes cleanly and prints errors on exit (docs/sources.md, "bpftrace 0.17").
  */
 import { readFile } from 'node:fs/promises';
 import type { Privilege } from '../../tracing/bpftrace/session.js';

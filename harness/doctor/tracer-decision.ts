@@ -38,16 +38,17 @@ export function decideTracer(checks: readonly CheckResult[]): TracerDecision {
 
 /**
  * Can the USDT tracer trace the bitcoind whose ELF is `elfPath`, here and now? For `--tracer auto`:
- * the first failed requirement is the reason. The live BPF test runs once per process.
+ * the first failed requirement is the reason. Cheap checks only: files, capabilities, cached versions.
  */
 export async function usdtReadiness(elfPath: string): Promise<{ ok: boolean; reason: string }> {
   const facts = bpftraceFacts();
   const steps: Array<() => Promise<CheckResult> | CheckResult> = [
     () => checkBitcoindProbes(elfPath),
-    () => checkBpftraceInstalled(facts.path),
+    () => checkBpftraceInstalled(facts.path, facts.located),
     () => checkPrivilege(facts.privilege),
     () => checkUprobes(),
-    () => checkBpf({ bpftrace: facts.path, privilege: facts.privilege }),
+    // No live BPF program here (a whole bpftrace run, ~0.4 s): the tracer's own attach is the proof, and fails with bpftrace's words.
+    () => checkBpf({ bpftrace: facts.path, privilege: facts.privilege, live: false }),
   ];
   const checks: CheckResult[] = [];
   for (const step of steps) {

@@ -7,7 +7,7 @@
  */
 import { versionAtLeast } from '../common/version.js';
 import { HarnessError } from '../common/errors.js';
-import { makeTiming, type Timing } from '../common/timing.js';
+import type { Timing } from '../common/timing.js';
 import type { BitcoindBinary } from '../binary.js';
 import type { BitcoinNode } from '../node.js';
 import type { EventSink, PeerInfo } from '../../tracing/tracer.js';
@@ -22,7 +22,8 @@ export interface PeerHost {
   readonly startedAtNs: bigint;
   readonly binary: BitcoindBinary;
   node(index: number): BitcoinNode;
-  readonly signal?: AbortSignal | undefined;
+  /** The network's timing context: every wait of a peer inherits its budgets and abort signal. */
+  readonly timing: Timing;
 }
 
 export type PeerVersionOptions = Omit<P2PPeerOptions, 'onTraffic' | 'onClose' | 'timing'>;
@@ -165,7 +166,7 @@ export class TestPeers {
   }
 
   private timing(): Timing {
-    return makeTiming({ signal: this.host.signal });
+    return this.host.timing;
   }
 
   /**

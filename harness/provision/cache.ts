@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors.js';
 
@@ -11,12 +10,7 @@ import { HarnessError } from '../common/errors.js';
  * only saves duplicate work — correctness rests on the rename.
  */
 
-/** `$REGTEST_HARNESS_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/regtest-harness`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.REGTEST_HARNESS_CACHE) return env.REGTEST_HARNESS_CACHE;
-  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
-  return join(base, 'regtest-harness');
-}
+export { defaultCacheDir } from '../common/cache-dir.js';
 
 export async function isDirectory(path: string): Promise<boolean> {
   try {

@@ -3,6 +3,7 @@ import { access, chmod, mkdir, readdir, rm, symlink, writeFile } from 'node:fs/p
 import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
+import { privateRootDir } from '../common/cache-dir.js';
 import { HarnessError } from '../common/errors.js';
 import { findDebianMirror } from './apt-sources.js';
 import { makeScratchDir, publishInstall, withCacheLock } from './cache.js';
@@ -10,14 +11,32 @@ import { currentPlatform, type Platform } from './platform.js';
 import { WRAPPER_MARKER, writeSidecar } from './sidecar.js';
 
 /**
- * Debian's bitcoin-knots (sid only) plus its library closure, unpacked into a private root and run
- * through that root's own dynamic loader — the system's libraries and dpkg database are never
- * touched, and no root is needed to run it. No USDT probes: Debian builds without them.
+ * A Debian package plus its library closure, unpacked into a private root and run through that
+ * root's own dynamic loader — the system's libraries and dpkg database are never touched, and no
+ * root is needed to run it (Method A of /work/shared/notes/environment.md §2). Used for Debian
+ * sid's bitcoin-knots (no USDT probes: Debian builds without them) and Debian 13's bpftrace
+ * (harness/provision/bpftrace-root.ts).
  */
 
+/** What to provision: one package of one suite, and the programs of it that get a wrapper. */
+export interface PrivateRootSpec {
+  package: string;
+  suite: string;
+  /** Programs in /usr/bin of the package; the first one is run with `versionArgs` before publishing. */
+  programs: readonly string[];
+  versionArgs: readonly string[];
+  /** What to do instead when this package cannot be had (ends the error's fix). */
+  otherwise: string;
+}
+
 export const DEBIAN_PACKAGE = 'bitcoin-knots';
-const SUITE = 'sid';
-const PROGRAMS = ['bitcoind', 'bitcoin-cli'] as const;
+const KNOTS: PrivateRootSpec = {
+  package: DEBIAN_PACKAGE,
+  suite: 'sid',
+  programs: ['bitcoind', 'bitcoin-cli'],
+  versionArgs: ['-version'],
+  otherwise: 'use --source release, or pass --bitcoind PATH',
+};
 /** Depends that only the maintainer scripts need; the binaries do not load them. */
 const SCRIPT_ONLY_DEPENDS = new Set(['debconf', 'debconf-2.0', 'systemd', 'systemd-standalone-sysusers', 'systemd-sysusers']);
 /** Debian's archive keyring: `.gpg` through Debian 13, `.pgp` alongside it since 13 (and maybe alone later). */
@@ -43,19 +62,33 @@ export interface DebianInstall {
   mirror: string;
 }
 
-function installDir(cacheDir: string, platform: Platform): string {
-  return join(cacheDir, 'debian', `${DEBIAN_PACKAGE}-${platform.debianArch}`);
+export interface PrivateRootInstall {
+  /** The wrapper of the spec's first program. */
+  programPath: string;
+  packageVersion: string;
+  mirror: string;
 }
 
-/** The cached Debian install's bitcoind wrapper, if a completed install is there. */
-export async function findCachedDebian(cacheDir: string): Promise<string | undefined> {
-  const path = join(installDir(cacheDir, currentPlatform()), 'bin', 'bitcoind');
+function installDir(cacheDir: string, packageName: string, platform: Platform = currentPlatform()): string {
+  const dir = privateRootDir(cacheDir, packageName);
+  // One layout for the provisioner and for readers that cannot import it (harness/common/cache-dir.ts).
+  return dir ?? join(cacheDir, 'debian', `${packageName}-${platform.debianArch}`);
+}
+
+/** A completed private-root install's wrapper of `program`, if there is one. */
+export async function findCachedPrivateRoot(cacheDir: string, packageName: string, program: string): Promise<string | undefined> {
+  const path = join(installDir(cacheDir, packageName), 'bin', program);
   try {
     await access(path);
     return path;
   } catch {
     return undefined;
   }
+}
+
+/** The cached Debian install's bitcoind wrapper, if a completed install is there. */
+export function findCachedDebian(cacheDir: string): Promise<string | undefined> {
+  return findCachedPrivateRoot(cacheDir, DEBIAN_PACKAGE, 'bitcoind');
 }
 
 /** Package names from a Depends field: first alternative of each, versions dropped. */
@@ -77,13 +110,13 @@ function firstField(stanza: string, field: string): string | undefined {
 }
 
 /** A private apt: its own sources, lists, cache and an empty dpkg status. */
-async function privateApt(scratch: string, mirror: string, keyring: string, platform: Platform): Promise<string[]> {
+async function privateApt(scratch: string, mirror: string, suite: string, keyring: string, platform: Platform): Promise<string[]> {
   const apt = join(scratch, 'apt');
   await mkdir(join(apt, 'lists', 'partial'), { recursive: true });
   await mkdir(join(apt, 'cache', 'archives', 'partial'), { recursive: true });
   await mkdir(join(apt, 'etc'), { recursive: true });
   await writeFile(join(apt, 'status'), '');
-  await writeFile(join(apt, 'etc', 'sources.list'), `deb [signed-by=${keyring}] ${mirror} ${SUITE} main\n`);
+  await writeFile(join(apt, 'etc', 'sources.list'), `deb [signed-by=${keyring}] ${mirror} ${suite} main\n`);
   const user = process.getuid?.() === 0 ? 'root' : userInfo().username;
   const settings: Record<string, string> = {
     'Dir::Etc::SourceList': join(apt, 'etc', 'sources.list'),
@@ -120,60 +153,69 @@ async function runTool(tool: string, args: string[], what: string, fix: string, 
   }
 }
 
-async function requireTool(tool: string): Promise<void> {
+async function requireTool(tool: string, otherwise: string): Promise<void> {
   try {
     await execa(tool, ['--version'], { timeout: 10_000 });
   } catch {
     throw new HarnessError('PROVISION_FAILED', `${tool} is not available: the Debian provisioner needs a Debian-based system`, {
-      fix: 'use --source release, or install bitcoind yourself and pass --bitcoind PATH (or set BITCOIND)',
+      fix: otherwise,
     });
   }
 }
 
-function wrapperScript(finalDir: string, program: string, platform: Platform): string {
+function wrapperScript(spec: PrivateRootSpec, finalDir: string, program: string, platform: Platform): string {
   const root = join(finalDir, 'root');
   const libraryPath = [join(root, 'usr', 'lib', platform.multiarch), join(root, 'lib', platform.multiarch)].join(':');
   // exec keeps the PID; the loader symlink named like the program makes /proc/PID/comm the program name.
   return [
     '#!/bin/sh',
-    `${WRAPPER_MARKER}: ${DEBIAN_PACKAGE} from Debian ${SUITE}, run through its own loader`,
+    `${WRAPPER_MARKER}: ${spec.package} from Debian ${spec.suite}, run through its own loader`,
     `exec "${join(finalDir, 'ld', program)}" --library-path "${libraryPath}" --argv0 ${program} "${join(root, 'usr', 'bin', program)}" "$@"`,
     '',
   ].join('\n');
 }
 
 export async function provisionDebian(options: DebianOptions): Promise<DebianInstall> {
+  const install = await provisionPrivateRoot(KNOTS, options);
+  return { bitcoindPath: install.programPath, packageVersion: install.packageVersion, mirror: install.mirror };
+}
+
+/** Provisions `spec` into the cache once (idempotent; concurrent callers share one install). */
+export async function provisionPrivateRoot(spec: PrivateRootSpec, options: DebianOptions): Promise<PrivateRootInstall> {
   const platform = currentPlatform();
   const say = options.onProgress ?? (() => undefined);
-  const finalDir = installDir(options.cacheDir, platform);
-  const cached = await findCachedDebian(options.cacheDir);
-  if (cached) return { bitcoindPath: cached, packageVersion: 'cached', mirror: 'cache' };
+  const { package: packageName, suite } = spec;
+  const first = spec.programs[0]!;
+  const finalDir = installDir(options.cacheDir, spec.package, platform);
+  const cached = await findCachedPrivateRoot(options.cacheDir, spec.package, first);
+  if (cached) return { programPath: cached, packageVersion: 'cached', mirror: 'cache' };
 
-  await requireTool('apt-get');
-  await requireTool('dpkg-deb');
+  await requireTool('apt-get', spec.otherwise);
+  await requireTool('dpkg-deb', spec.otherwise);
   const mirror = await findDebianMirror(options.aptDir);
 
   return withCacheLock(
     options.cacheDir,
-    `debian-${platform.debianArch}`,
+    // The Knots lock keeps its old name, so older harness versions still exclude us.
+    spec === KNOTS ? `debian-${platform.debianArch}` : `debian-${spec.package}-${platform.debianArch}`,
     async () => {
-      const done = await findCachedDebian(options.cacheDir);
-      if (done) return { bitcoindPath: done, packageVersion: 'cached', mirror: 'cache' };
+      const done = await findCachedPrivateRoot(options.cacheDir, spec.package, first);
+      if (done) return { programPath: done, packageVersion: 'cached', mirror: 'cache' };
 
       await mkdir(join(options.cacheDir, 'debian'), { recursive: true });
-      const scratch = await makeScratchDir(join(options.cacheDir, 'debian'), DEBIAN_PACKAGE);
+      const scratch = await makeScratchDir(join(options.cacheDir, 'debian'), packageName);
       try {
-        const apt = await privateApt(scratch, mirror, archiveKeyring(), platform);
+        const apt = await privateApt(scratch, mirror, suite, archiveKeyring(), platform);
         const run: typeof runTool = (tool, args, what, fix, cwd) => runTool(tool, args, what, fix, cwd, options.signal);
-        const netFix = `check that ${mirror} is reachable (apt-get update works), or use --source release, or pass --bitcoind PATH`;
-        say(`apt-get update (private lists, ${mirror} ${SUITE})`);
-        await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${SUITE}`, netFix);
+        const netFix = `check that ${mirror} is reachable (apt-get update works), or ${spec.otherwise}`;
+        say(`apt-get update (private lists, ${mirror} ${suite})`);
+        await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${suite}`, netFix);
 
-        const show = await run('apt-cache', [...apt, 'show', '--no-all-versions', DEBIAN_PACKAGE], `apt-cache show ${DEBIAN_PACKAGE}`, netFix).catch(
+        const show = await run('apt-cache', [...apt, 'show', '--no-all-versions', packageName], `apt-cache show ${packageName}`, netFix).catch(
           (error: unknown) => {
             if (options.signal?.aborted) throw error;
-            throw new HarnessError('PROVISION_FAILED', `package ${DEBIAN_PACKAGE} not found in ${mirror} ${SUITE}`, {
-              fix: `check that your mirror carries Debian ${SUITE} (${DEBIAN_PACKAGE} is only in ${SUITE}), or use --source release, or pass --bitcoind PATH`,
+            throw new HarnessError('PROVISION_FAILED', `package ${packageName} not found in ${mirror} ${suite}`, {
+              fix: `check that your mirror carries Debian ${suite} (${packageName} is taken from ${suite}), or ${spec.otherwise}`,
               cause: error,
             });
           },
@@ -188,10 +230,10 @@ export async function provisionDebian(options: DebianOptions): Promise<DebianIns
             netFix,
           ),
         );
-        say(`downloading ${DEBIAN_PACKAGE} ${packageVersion} and ${closure.length} library packages`);
+        say(`downloading ${packageName} ${packageVersion} and ${closure.length} library packages`);
         const debs = join(scratch, 'debs');
         await mkdir(debs);
-        await run('apt-get', [...apt, '-qq', 'download', DEBIAN_PACKAGE, ...closure], 'apt-get download', netFix, debs);
+        await run('apt-get', [...apt, '-qq', 'download', packageName, ...closure], 'apt-get download', netFix, debs);
 
         const root = join(scratch, 'root');
         await mkdir(root);
@@ -202,18 +244,18 @@ export async function provisionDebian(options: DebianOptions): Promise<DebianIns
         const loaderInRoot = join(root, 'usr', 'lib', platform.multiarch, platform.loader);
         await mkdir(join(scratch, 'ld'));
         await mkdir(join(scratch, 'bin'));
-        for (const program of PROGRAMS) {
+        for (const program of spec.programs) {
           // Relative, so the link survives the rename of scratch into place.
           await symlink(relative(join(scratch, 'ld'), loaderInRoot), join(scratch, 'ld', program));
           const wrapper = join(scratch, 'bin', program);
-          await writeFile(wrapper, wrapperScript(finalDir, program, platform));
+          await writeFile(wrapper, wrapperScript(spec, finalDir, program, platform));
           await chmod(wrapper, 0o755);
           await writeSidecar(wrapper, {
             writtenBy: 'regtest-harness',
             kind: 'debian-private-root',
             program,
             elf: join('..', 'root', 'usr', 'bin', program),
-            package: DEBIAN_PACKAGE,
+            package: packageName,
             packageVersion,
             mirror,
           });
@@ -222,22 +264,22 @@ export async function provisionDebian(options: DebianOptions): Promise<DebianIns
         // Prove the pieces run before publishing (the wrappers point at the final place).
         const libraryPath = [join(root, 'usr', 'lib', platform.multiarch), join(root, 'lib', platform.multiarch)].join(':');
         await run(
-          join(scratch, 'ld', 'bitcoind'),
-          ['--library-path', libraryPath, '--argv0', 'bitcoind', join(root, 'usr', 'bin', 'bitcoind'), '-version'],
-          'running the unpacked bitcoind',
-          `report this: ${DEBIAN_PACKAGE} ${packageVersion} did not run from its private root; meanwhile use --source release or --bitcoind PATH`,
+          join(scratch, 'ld', first),
+          ['--library-path', libraryPath, '--argv0', first, join(root, 'usr', 'bin', first), ...spec.versionArgs],
+          `running the unpacked ${first}`,
+          `report this: ${packageName} ${packageVersion} did not run from its private root; meanwhile ${spec.otherwise}`,
         );
 
         // Keep the root, drop the apt lists and .debs (~40 MB).
         await rm(join(scratch, 'apt'), { recursive: true, force: true });
         await rm(debs, { recursive: true, force: true });
         await publishInstall(scratch, finalDir);
-        say(`installed ${DEBIAN_PACKAGE} ${packageVersion} into ${finalDir}`);
-        return { bitcoindPath: join(finalDir, 'bin', 'bitcoind'), packageVersion, mirror };
+        say(`installed ${packageName} ${packageVersion} into ${finalDir}`);
+        return { programPath: join(finalDir, 'bin', first), packageVersion, mirror };
       } finally {
         await rm(scratch, { recursive: true, force: true });
       }
     },
-    { signal: options.signal, onWait: (pid) => say(`waiting for pid ${pid ?? '?'}, which is provisioning ${DEBIAN_PACKAGE} into ${options.cacheDir}`) },
+    { signal: options.signal, onWait: (pid) => say(`waiting for pid ${pid ?? '?'}, which is provisioning ${packageName} into ${options.cacheDir}`) },
   );
 }

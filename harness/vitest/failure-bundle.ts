@@ -1,25 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Network } from '../network.js';
-import { formatTimeline } from '../../tracing/report/timeline.js';
 
-/**
- * What a failed spec needs to be understood without re-running it: per network, each node's
- * debug.log tail, the traced message timeline, and the tracer's own diagnostics (its stderr).
- */
-export async function failureBundle(network: Network, logLines = 40): Promise<string> {
-  const timeline = network.trace.events.length === 0
-    ? '(no traced events)'
-    : formatTimeline(network.trace.events, { nodes: network.nodes.map((n) => ({ index: n.index, name: n.name })), color: false });
-  const errors = network.trace.errors.map((e) => `trace error: ${e.message}`).join('\n');
-  return [
-    `══ network ${network.dir} · ${network.binary.versionLine} · edges ${network.edges.map((e) => `${e.from}>${e.to}`).join(',')} ══`,
-    `── message timeline (${network.trace.events.length} events, tracer ${network.tracer?.source ?? 'none'}) ──`,
-    timeline,
-    ...(errors ? [errors] : []),
-    await network.failureBundle(logLines),
-  ].join('\n\n');
-}
+/** The bundle itself is the harness's one (harness/failure-bundle.ts); here: where the fixture writes it. */
+export { failureBundle } from '../failure-bundle.js';
 
 /** Where bundles are written: $REGTEST_HARNESS_FAILURE_DIR, else .regtest-harness/failures under the cwd. */
 export function failureDir(): string {

@@ -10,7 +10,7 @@ import { chmod, copyFile, mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { guardProcess, releaseProcess } from '../../harness/common/reaper.js';
+import { guardProcess, releaseProcess } from '../../harness/common/child-process/reaper.js';
 import type { TracepointArgsMap, TracepointName } from '../../tracing/events.js';
 import { tracepoint } from '../../tracing/catalog.js';
 import { bpftraceBinary } from '../../tracing/bpftrace/session.js';

@@ -29,7 +29,7 @@ describe.skipIf(bitcoindSkipReason())('P2PPeer against a real node (test binary,
   });
 
   it('re-encodes every message the node sent it, byte for byte', async () => {
-    const { peer } = network.peers.all[0]!;
+    const { peer } = network.testPeers.all[0]!;
     expect(peer.received.length).toBeGreaterThan(5);
     for (const received of peer.received) {
       expect(received.checksumOk).toBe(true);

@@ -10,6 +10,7 @@ import type { TracepointName } from '../events.js';
 import { readProbeNotesCached, type ProbeNote } from '../elf-notes.js';
 import type { RawRecord } from './parse.js';
 import { generateProgram, type BpftraceProgram } from './program.js';
+import { bpftraceVersion, locateBpftrace, supportsOneBody } from './locate.js';
 import { BpftraceSession, type SessionListener, type SessionOptions, type SessionStats } from './session.js';
 
 export interface PoolRequest {
@@ -72,6 +73,8 @@ interface Entry {
 
 export class SessionPool implements TracerPool {
   private readonly entries = new Map<string, Entry>();
+  /** Sessions told to stop whose process may still be detaching (see BpftraceSession.stop). */
+  private readonly dying = new Set<BpftraceSession>();
 
   constructor(private readonly options: PoolOptions = {}) {}
 
@@ -135,8 +138,11 @@ export class SessionPool implements TracerPool {
 
   private async start(request: PoolRequest, tracepoints: TracepointName[]): Promise<BpftraceSession> {
     const probeNotes = await this.probeNotes(request.elfPath);
-    const program = generateProgram({ elfPath: request.elfPath, tracepoints, probeNotes, payloadBytes: request.payloadBytes });
-    return BpftraceSession.start(program, this.options);
+    const bpftracePath = this.options.bpftracePath ?? locateBpftrace()?.path;
+    // bpftrace ≥ 0.20: one probe body per tracepoint (fewer uprobes) and whole payloads.
+    const oneBody = bpftracePath !== undefined && supportsOneBody(bpftraceVersion(bpftracePath));
+    const program = generateProgram({ elfPath: request.elfPath, tracepoints, probeNotes, payloadBytes: request.payloadBytes, oneBody });
+    return BpftraceSession.start(program, { ...this.options, ...(bpftracePath ? { bpftracePath } : {}) });
   }
 
   private demultiplexer(entry: Entry): SessionListener {
@@ -171,7 +177,21 @@ export class SessionPool implements TracerPool {
     if (entry.subscribers.size > 0) return;
     if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
     const session = entry.session ?? (await entry.starting.catch(() => undefined));
-    await session?.stop();
+    if (session) await this.stopSession(session);
+  }
+
+  private async stopSession(session: BpftraceSession): Promise<void> {
+    this.dying.add(session);
+    void session.waitForExit().then(() => this.dying.delete(session));
+    await session.stop();
+  }
+
+  /**
+   * Resolves once every bpftrace this pool stopped has exited, i.e. the kernel has detached its
+   * uprobes. Stopping does not wait for that; a test that checks nothing is left running does.
+   */
+  async waitForExit(): Promise<void> {
+    await Promise.all([...this.dying].map((session) => session.waitForExit()));
   }
 
   /** Stops every session, used or not (end of a test run). */
@@ -182,7 +202,7 @@ export class SessionPool implements TracerPool {
       all.map(async (entry) => {
         if (entry.idleTimer) clearTimeout(entry.idleTimer);
         const session = entry.session ?? (await entry.starting.catch(() => undefined));
-        await session?.stop();
+        if (session) await this.stopSession(session);
       }),
     );
   }

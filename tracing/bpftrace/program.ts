@@ -2,12 +2,15 @@
  * Generates the bpftrace program for a set of catalog tracepoints on one ELF file (path mode:
  * every process of that binary is traced, semaphores raised through the kernel's uprobe ref_ctr).
  *
- * Output protocol, one line per probe body (bpftrace 0.17 fits only one 200-byte string or buffer
- * per body in the 512-byte BPF stack, so a hit is split over several bodies):
+ * Output protocol, one line per part of a hit:
  *   BTH <body> <pid> <tid> <n> <nsecs> <integer args…>   the head: every integer/bool argument
  *   BTP <body> <tid> <n> <value>                         one string, hash or payload
- * `n` counts this body's hits on this thread (a per-body map), so the reader joins the bodies of
- * one hit by (tid, tracepoint, n) whatever order the kernel ran them or the CPUs delivered them.
+ * bpftrace 0.17 fits only one 200-byte string or buffer per probe body in the 512-byte BPF stack,
+ * so there each part is its own probe body (one uprobe per part and call site). bpftrace ≥ 0.20
+ * (`config = { max_strlen = … }`, strings off the stack) prints every part from one body per
+ * tracepoint: fewer uprobes to attach and detach (~0.11 s each, environment notes §9), and
+ * payloads up to 4096 bytes. `n` counts hits on this thread (a per-body or per-tracepoint map), so
+ * the reader joins the parts of one hit by (tid, tracepoint, n) whatever order the CPUs delivered them.
  */
 import { HarnessError } from '../../harness/common/errors.js';
 import type { ProbeNote } from '../elf-notes.js';
@@ -18,9 +21,13 @@ import { NET_TRACEPOINTS, argumentsFor, isTracepointName, tracepoint } from '../
 
 /** bpftrace 0.17's largest str()/buf() (BPFTRACE_STRLEN cap). */
 export const BPFTRACE_MAX_STRLEN = 200;
+/** The payload bytes a one-body program (bpftrace ≥ 0.20) captures: `config = { max_strlen = … }`. */
+export const ONE_BODY_MAX_STRLEN = 4096;
 /** bpftrace 0.17 on x86_64 exposes only arg0..arg5 by name; later ones are read from the note's operand. */
 const NAMED_ARGS = 6;
 export const READY_MARKER = 'BTREADY';
+/** Room in the hit counters for many threads over a long test run. */
+const MAP_KEYS_MAX = 65536;
 /**
  * kill(FLUSH_PID, 0) from a process pinned to a CPU makes the program write a BTFLUSH line into that
  * CPU's perf ring: once read, everything written there before has been read, and a loss the kernel
@@ -63,8 +70,13 @@ export interface ProgramOptions {
    * Without them every catalog argument is assumed and those past arg5 are unavailable.
    */
   probeNotes?: readonly ProbeNote[];
-  /** Payload bytes captured per message, 0..200 (default 200). */
+  /** Payload bytes captured per message: 0..200 on bpftrace 0.17, 0..4096 in one-body mode (default: the most). */
   payloadBytes?: number;
+  /**
+   * One probe body per tracepoint (bpftrace ≥ 0.20, see tracing/bpftrace/locate.ts); default
+   * false: one body per part, which every bpftrace runs.
+   */
+  oneBody?: boolean;
 }
 
 export interface BpftraceProgram {
@@ -75,9 +87,10 @@ export interface BpftraceProgram {
   bodies: readonly ProgramBody[];
   /** Arguments the program cannot read on this binary, with why; never silently dropped. */
   unavailable: readonly UnavailableArgument[];
-  /** Number of tracepoint probe blocks (one per body; BEGIN and the flush probe not counted). */
+  /** Number of tracepoint probe blocks (BEGIN and the flush probe not counted). */
   probeCount: number;
   payloadBytes: number;
+  oneBody: boolean;
 }
 
 /** Characters allowed in the ELF path: bpftrace's probe syntax has no quoting for the rest. */
@@ -157,9 +170,14 @@ function argExpression(
 
 export function generateProgram(options: ProgramOptions): BpftraceProgram {
   const elfPath = validateElfPath(options.elfPath);
-  const payloadBytes = options.payloadBytes ?? BPFTRACE_MAX_STRLEN;
-  if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > BPFTRACE_MAX_STRLEN) {
-    throw badOption(`payloadBytes ${payloadBytes} is out of range`, `pass an integer from 0 to ${BPFTRACE_MAX_STRLEN} (bpftrace 0.17's buffer cap)`);
+  const oneBody = options.oneBody ?? false;
+  const maxPayload = oneBody ? ONE_BODY_MAX_STRLEN : BPFTRACE_MAX_STRLEN;
+  const payloadBytes = options.payloadBytes ?? maxPayload;
+  if (!Number.isInteger(payloadBytes) || payloadBytes < 0 || payloadBytes > maxPayload) {
+    throw badOption(
+      `payloadBytes ${payloadBytes} is out of range`,
+      oneBody ? `pass an integer from 0 to ${maxPayload}` : `pass an integer from 0 to ${maxPayload} (bpftrace 0.17's buffer cap; bpftrace ≥ 0.20 takes up to ${ONE_BODY_MAX_STRLEN})`,
+    );
   }
   const names = options.tracepoints ?? NET_TRACEPOINTS;
   if (names.length === 0) throw badOption('no tracepoints asked for', 'pass at least one tracepoint name, e.g. net:inbound_message');
@@ -170,11 +188,14 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
   }
 
   const lines: string[] = [
+    // One-body mode: strings live off the BPF stack, so one body holds every part of a hit.
+    ...(oneBody ? [`config = { max_strlen = ${maxPayload}; max_map_keys = ${MAP_KEYS_MAX} }`] : []),
     `BEGIN { printf("${READY_MARKER}\\n"); }`,
     `tracepoint:syscalls:sys_enter_kill /args->sig == 0 && args->pid == ${FLUSH_PID}/ { printf("BTFLUSH %d\\n", cpu); }`,
   ];
   const layouts = new Map<TracepointName, TracepointLayout>();
   const bodies: ProgramBody[] = [];
+  let probeCount = 0;
   const unavailable: UnavailableArgument[] = [];
 
   for (const name of [...new Set(names)]) {
@@ -206,12 +227,19 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
     });
 
     const layoutBodies: ProgramBody[] = [];
+    // One-body mode: the parts' statements are gathered and printed from one probe, sharing its counter.
+    const shared: string[] = [];
+    const sharedCounter = `@n${bodies.length}[tid]`;
     const addBody = (role: BodyRole, bodyArgs: TracepointArgument[], statement: (id: number, counter: string) => string) => {
       const id = bodies.length;
-      const counter = `@n${id}[tid]`;
       const body: ProgramBody = { id, tracepoint: name, role, args: bodyArgs };
       bodies.push(body);
       layoutBodies.push(body);
+      if (oneBody) {
+        shared.push(statement(id, '$n'));
+        return;
+      }
+      const counter = `@n${id}[tid]`;
       lines.push(`${probe} { ${counter} = ${counter} + 1; ${statement(id, counter)} }`);
     };
 
@@ -241,20 +269,32 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
         );
       }
     }
+    if (oneBody) {
+      lines.push(`${probe} { ${sharedCounter} = ${sharedCounter} + 1; $n = ${sharedCounter}; ${shared.join(' ')} }`);
+      probeCount += 1;
+    } else {
+      probeCount += layoutBodies.length;
+    }
     layouts.set(name, { tracepoint: name, args: readable, bodies: layoutBodies });
   }
 
   return {
     text: lines.join('\n') + '\n',
-    env: {
-      BPFTRACE_STRLEN: String(BPFTRACE_MAX_STRLEN),
-      // One counter per (thread, body): room for many threads over a long test run.
-      BPFTRACE_MAP_KEYS_MAX: '65536',
-    },
+    // One-body mode says it in its config block (bpftrace ≥ 0.20 renamed these variables).
+    env: oneBody
+      ? {}
+      : {
+          BPFTRACE_STRLEN: String(BPFTRACE_MAX_STRLEN),
+          // The same on a newer bpftrace given this program (it renamed the variable).
+          BPFTRACE_MAX_STRLEN: String(BPFTRACE_MAX_STRLEN),
+          // One counter per (thread, body): room for many threads over a long test run.
+          BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS_MAX),
+        },
     layouts,
     bodies,
     unavailable,
-    probeCount: bodies.length,
+    probeCount,
     payloadBytes,
+    oneBody,
   };
 }

@@ -10,8 +10,9 @@ import { createInterface } from 'node:readline';
 import { HarnessError } from '../../harness/common/errors.js';
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
+import { locateBpftrace } from './locate.js';
 
-/** bpftrace 0.17 prints this on every run here; programs load fine (environment notes §7). */
+/** bpftrace 0.17 prints this on every run here; programs load fine (docs/sources.md, "bpftrace 0.17"). */
 const HARMLESS_STDERR = [/couldn't set RLIMIT_MEMLOCK/];
 const STDERR_KEEP = 64 * 1024;
 const TRACEFS = '/sys/kernel/tracing';
@@ -70,18 +71,42 @@ function allowedCpus(): number[] {
   return cpus().map((_, k) => k);
 }
 
-export type Privilege = { kind: 'root' } | { kind: 'sudo' } | { kind: 'none'; reason: string };
+export type Privilege = { kind: 'root' } | { kind: 'capabilities' } | { kind: 'sudo' } | { kind: 'none'; reason: string };
 
-/** Whether bpftrace can run with the needed privileges: as root, or through passwordless sudo. */
-export function tracerPrivilege(): Privilege {
-  if (process.getuid?.() === 0) return { kind: 'root' };
-  const sudo = findOnPath('sudo');
-  if (sudo && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return { kind: 'sudo' };
-  return { kind: 'none', reason: sudo ? 'not root and `sudo -n` needs a password' : 'not root and sudo is not installed' };
+/** CAP_PERFMON (38) and CAP_BPF (39): what attaching uprobes and loading programs need without root. */
+const TRACING_CAPABILITIES = (1n << 38n) | (1n << 39n);
+
+/** Whether `mask` (a /proc/PID/status Cap* hex field) holds both tracing capabilities. */
+export function hasTracingCapabilities(status: string, field = 'CapAmb'): boolean {
+  const hex = new RegExp(`^${field}:\\s*([0-9a-f]+)`, 'mi').exec(status)?.[1];
+  return hex !== undefined && (BigInt(`0x${hex}`) & TRACING_CAPABILITIES) === TRACING_CAPABILITIES;
 }
 
+let privilegeMemo: Privilege | undefined;
+
+/**
+ * Whether bpftrace can run with the needed privileges: as root, with CAP_BPF and CAP_PERFMON in
+ * the ambient set (inherited by the bpftrace we spawn), or through passwordless sudo. Cheap
+ * checks only (no trial bpftrace run); remembered for the process.
+ */
+export function tracerPrivilege(): Privilege {
+  if (privilegeMemo) return privilegeMemo;
+  if (process.getuid?.() === 0) return (privilegeMemo = { kind: 'root' });
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    /* no procfs: no capabilities to see */
+  }
+  if (hasTracingCapabilities(status)) return (privilegeMemo = { kind: 'capabilities' });
+  const sudo = findOnPath('sudo');
+  if (sudo && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return (privilegeMemo = { kind: 'sudo' });
+  return (privilegeMemo = { kind: 'none', reason: sudo ? 'not root, no CAP_BPF+CAP_PERFMON, and `sudo -n` needs a password' : 'not root, no CAP_BPF+CAP_PERFMON, and sudo is not installed' });
+}
+
+/** The bpftrace the tracer runs (tracing/bpftrace/locate.ts: the private root's or the system's). */
 export function bpftraceBinary(): string | undefined {
-  return findOnPath('bpftrace');
+  return locateBpftrace()?.path;
 }
 
 function permissionError(reason: string): HarnessError {
@@ -173,7 +198,7 @@ export class BpftraceSession {
     // -B line: each record reaches us when printed (the barrier line above all).
     const args = ['-B', 'line', '-e', this.program.text];
     const [command, argv] =
-      privilege.kind === 'root'
+      privilege.kind !== 'sudo'
         ? [bpftrace, args]
         : ['sudo', ['-n', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bpftrace, ...args]];
 
@@ -310,14 +335,16 @@ export class BpftraceSession {
     return new HarnessError('TRACER_FAILED', message + exit, { fix, evidence: this.stderr.trim() || '(bpftrace wrote nothing to stderr)' });
   }
 
-  /** Ends bpftrace (its whole process group) and resolves when it has exited. */
+  /**
+   * Ends bpftrace (its whole process group) and resolves once it is told to: SIGKILL sent, our end
+   * of its pipes closed, the child unreferenced. It does not wait for the exit: the kernel detaches
+   * the uprobes one by one as the dying process closes them, ~0.11 s each (environment notes §9),
+   * and nothing of ours needs to wait for that. `waitForExit()` does, for whoever must see it gone.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     const child = this.child;
-    if (!child || child.pid === undefined || this.exitInfo) {
-      await this.exited;
-      return;
-    }
+    if (!child || child.pid === undefined || this.exitInfo) return;
     const signalGroup = (signal: NodeJS.Signals) => {
       if (this.viaSudo) {
         // bpftrace runs as root under sudo: only root may signal its group.
@@ -333,8 +360,19 @@ export class BpftraceSession {
     // SIGKILL, not SIGINT: bpftrace 0.17 takes 5–8 s to detach 24 uprobes on SIGINT, while on
     // SIGKILL the kernel detaches them as their fds close, and the probes' semaphores drop back to 0
     // (checked on the emitter: test/bpftrace-session.test.ts). Nothing is lost: we print no maps at
-    // END, lines already written stay readable in the pipe, and tracers sync() before releasing.
+    // END, and tracers sync() before releasing, so every record they need has been read already.
     signalGroup('SIGKILL');
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    // A one-shot CLI run may exit now; the dying process finishes its detach on its own, and the
+    // reaper (harness/common/reaper.ts) still has its pid until our 'close' handler releases it.
+    child.unref();
+  }
+
+  /** Resolves once bpftrace has exited: the kernel has finished detaching its uprobes. */
+  async waitForExit(): Promise<void> {
+    // stop() unreferenced the child; whoever waits for its exit keeps the process alive till then.
+    this.child?.ref();
     await this.exited;
   }
 }

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { resolveBitcoind, type BitcoindBinary } from '../../binary.js';
-import { describeFailures, findScenario, runScenario, type ScenarioResult } from '../../../scenarios/index.js';
+import { describeFailures, findScenario, notApplicableError, notApplicableReason, runScenario, type ScenarioResult } from '../../../scenarios/index.js';
 import { parseTracerChoice } from '../../doctor/choose-tracer.js';
 import { formatEventJson } from '../../../tracing/ndjson.js';
 import { readProbeNotes } from '../../../tracing/elf-notes.js';
@@ -27,18 +27,20 @@ Options:
   --tracer auto|usdt|log    usdt: bpftrace on Core's tracepoints (root, a binary with probes);
                             log: the nodes' debug.log; auto (default): usdt when it can run, else log
   --bitcoind PATH[,PATH…]   the bitcoind to run; several: the scenario runs on each, reported per
-                            binary, with the tracepoint differences between them
+                            binary (n/a where the scenario does not apply to it), with the
+                            tracepoint differences between them
   --json                    stdout is NDJSON trace events only (one per line, the event shape);
                             with several binaries each event also carries "run": <binary index>
   --report FILE.html        write a self-contained HTML page: sequence diagram, decoded payloads,
                             teaching notes (several binaries: FILE-<n>.html)
   --v2transport on|off      force BIP324 v2 transport on or off (default: the scenario's choice)
   --keep                    keep the datadirs and print where they are
+  --datadir-root DIR        create the network's directory under DIR (default: the system temp dir)
   --allow-trace-loss        lost trace events warn instead of failing the run
   -h, --help                show this help
 
-Exit codes: 0 every expectation held, 1 one did not (the diff is printed), 2 usage or environment error,
-130 interrupted by Ctrl-C/SIGTERM (after stopping and removing everything it started).`;
+Exit codes: 0 every expectation held, 1 one did not (the diff is printed), 2 usage or environment error
+or the scenario is not applicable to the binary (to none of them, with several), 130 interrupted by Ctrl-C/SIGTERM (after stopping and removing everything it started).`;
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -53,6 +55,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       json: { type: 'boolean' },
       report: { type: 'string' },
       keep: { type: 'boolean' },
+      'datadir-root': { type: 'string' },
       'allow-trace-loss': { type: 'boolean' },
       v2transport: { type: 'string' },
     },
@@ -70,14 +73,22 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const paths = ((values.bitcoind as string | undefined) ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   const binaries: BitcoindBinary[] = [];
   for (const path of paths.length > 0 ? paths : [undefined]) {
-    const binary = await resolveBitcoind({ ...(path ? { bitcoind: path } : {}), signal: io.signal, onProgress: (line) => writeLine(io.stderr, line) });
-    writeLine(io.stderr, binary.reason);
-    binaries.push(binary);
+    binaries.push(await resolveBitcoind({ ...(path ? { bitcoind: path } : {}), signal: io.signal, onProgress: (line) => writeLine(io.stderr, line) }));
   }
+  // Not applicable anywhere: exit 2 with one line, before anything starts.
+  const reasons = binaries.map((binary) => notApplicableReason(scenario, binary));
+  if (reasons.every((reason) => reason !== undefined)) throw notApplicableError(scenario, binaries[0]!, reasons[0]!);
+  for (const binary of binaries) writeLine(io.stderr, binary.reason);
 
-  const results: ScenarioResult[] = [];
+  const results: BinaryOutcome[] = [];
   for (const [index, binary] of binaries.entries()) {
     if (binaries.length > 1) writeLine(human, `\n═══ ${scenario.name} on ${binary.versionLine} (${binary.path}) ═══`);
+    const notApplicable = reasons[index];
+    if (notApplicable !== undefined) {
+      writeLine(human, `n/a ${scenario.name}: not applicable to this binary: ${notApplicable}`);
+      results.push({ binary, notApplicable });
+      continue;
+    }
     const timeline = timelineContext({ stream: io.stdout as { isTTY?: boolean } });
     const live = new ReorderBuffer((event) => writeLine(io.stdout, formatTimelineLine(event, timeline)));
     const result = await runScenario(scenario, {
@@ -87,6 +98,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       tracer,
       bitcoind: binary,
       keep: Boolean(values.keep),
+      ...(values['datadir-root'] ? { rootDir: values['datadir-root'] as string } : {}),
       allowTraceLoss: Boolean(values['allow-trace-loss']),
       ...(v2transport === undefined ? {} : { networkOverrides: { v2transport } }),
       log: (line) => writeLine(io.stderr, line),
@@ -112,12 +124,15 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   }
   if (binaries.length > 1) await printAcrossVersions(human, results);
 
-  const failed = results.filter((r) => !r.passed);
+  const failed = results.filter((r): r is ScenarioResult => 'passed' in r && !r.passed);
   if (failed.length > 0) {
     throw new ExpectationFailed(failed.map((r) => `${scenario.name} on ${r.binary.versionLine}: expectations failed\n\n${describeFailures(r)}${r.failureBundle ? `\n\n${r.failureBundle}` : ''}`).join('\n\n'));
   }
   return EXIT_OK;
 }
+
+/** One binary's outcome: the scenario's result, or why it does not apply there. */
+type BinaryOutcome = ScenarioResult | { binary: BitcoindBinary; notApplicable: string };
 
 /** A report path that cannot be written fails now, not after the whole run. */
 async function assertWritable(file: string): Promise<void> {
@@ -136,9 +151,12 @@ function printChecks(out: NodeJS.WritableStream, result: ScenarioResult): void {
 }
 
 /** Per-binary outcome, then the tracepoint differences between consecutive binaries. */
-async function printAcrossVersions(out: NodeJS.WritableStream, results: readonly ScenarioResult[]): Promise<void> {
+async function printAcrossVersions(out: NodeJS.WritableStream, results: readonly BinaryOutcome[]): Promise<void> {
   writeLine(out, '\n═══ across versions ═══');
-  for (const r of results) writeLine(out, `${r.passed ? 'PASS' : 'FAIL'}  ${r.binary.versionLine}  ${r.events.length} events, tracer ${r.tracer}  (${r.binary.path})`);
+  for (const r of results) {
+    if ('notApplicable' in r) writeLine(out, `n/a   ${r.binary.versionLine}  not applicable: ${r.notApplicable}  (${r.binary.path})`);
+    else writeLine(out, `${r.passed ? 'PASS' : 'FAIL'}  ${r.binary.versionLine}  ${r.events.length} events, tracer ${r.tracer}  (${r.binary.path})`);
+  }
   for (let i = 1; i < results.length; i++) {
     const a = results[i - 1]!.binary;
     const b = results[i]!.binary;

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { HarnessError } from '../../../harness/common/errors.js';
-import { guardPath, guardProcess, releasePath, releaseProcess } from '../../../harness/common/reaper.js';
+import { guardPath, guardProcess, releasePath, releaseProcess } from '../../../harness/common/child-process/reaper.js';
 
 export interface LaunchOptions {
   keepAliveMs?: number;

@@ -8,7 +8,7 @@
  * SIGTERM or SIGINT, and with --watch-stdin also when its stdin reaches EOF: the launcher holds
  * the other end of that pipe, so the kernel closes it when the launcher dies, however it dies.
  */
-import { guardPath, guardProcess, releasePath, releaseProcess } from '../../../harness/common/reaper.js';
+import { guardPath, guardProcess, releasePath, releaseProcess } from '../../../harness/common/child-process/reaper.js';
 import { isHarnessError } from '../../../harness/common/errors.js';
 import { startTracerServer } from './server.js';
 

@@ -1,0 +1,36 @@
+import { rm } from 'node:fs/promises';
+import { dir as makeTempDir } from 'tmp-promise';
+import { guardPath, releasePath } from './common/child-process/reaper.js';
+import { HarnessError } from './common/errors.js';
+
+export interface NetworkDir {
+  /** The network's own directory (mode 0700); node datadirs are `node<i>` inside. */
+  path: string;
+  /** Removes it (a no-op when kept). */
+  remove(): Promise<void>;
+}
+
+/**
+ * A fresh private directory for one network, guarded by the reaper (harness/common/child-process/reaper.ts)
+ * so it is removed even if this process is SIGKILLed; `keep` leaves it for inspection.
+ */
+export async function makeNetworkDir(rootDir: string | undefined, keep: boolean): Promise<NetworkDir> {
+  let path: string;
+  try {
+    ({ path } = await makeTempDir({ prefix: 'regtest-harness-', mode: 0o700, ...(rootDir === undefined ? {} : { tmpdir: rootDir }) }));
+  } catch (error) {
+    throw new HarnessError('DATADIR_UNWRITABLE', `cannot create the network directory under ${rootDir ?? 'the system temp dir'}: ${(error as Error).message}`, {
+      fix: 'pass a writable directory as rootDir (--datadir-root), or leave it unset to use the system temp dir',
+      cause: error,
+    });
+  }
+  if (keep) return { path, remove: async () => undefined };
+  guardPath(path);
+  return {
+    path,
+    remove: async () => {
+      await rm(path, { recursive: true, force: true });
+      releasePath(path);
+    },
+  };
+}
