@@ -34,6 +34,7 @@ export const peerMisbehaving: Scenario = {
   name: 'peer-misbehaving',
   summary: 'a TypeScript peer sends node 0 a header with invalid proof of work; node 0 disconnects it (no sendmsgtopeer needed)',
   minNodes: 1,
+  tracepoints: ['net:misbehaving_connection'],
   defaults: { nodes: 1, topology: 'none' },
   networkOptions: () => ({ fastRelay: false }),
   act: async (context) => {
