@@ -8,3 +8,4 @@ export { resolveBitcoind, identifyBinary, type BitcoindBinary, type BinarySource
 export { HarnessError, isHarnessError, type HarnessErrorCode } from './common/errors.js';
 export { waitUntil } from './common/wait.js';
 export { chooseTracer, parseTracerChoice, TRACER_CHOICES, type TracerChoice, type ChosenTracer } from './doctor/choose-tracer.js';
+export * from './p2p/index.js';
