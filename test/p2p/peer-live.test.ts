@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Network } from '../../harness/network.js';
+import { HarnessError, isHarnessError } from '../../harness/common/errors.js';
+import { makeTiming } from '../../harness/common/timing.js';
 import { encodePayload } from '../../harness/p2p/codec.js';
+import { P2PPeer } from '../../harness/p2p/peer.js';
 import type { ListeningConnType } from '../../harness/p2p/network-peers.js';
 import { LogTracer } from '../../tracing/log-tracer.js';
 import { peerLane } from '../../tracing/peer-lanes.js';
@@ -45,5 +48,29 @@ describe.skipIf(bitcoindSkipReason())('P2PPeer against a real node (test binary,
     await peer.syncWithPing();
     const info = (await network.node(0).rpc.call('getpeerinfo')).find((p) => p.addr === peer.localAddress); // the listener's address, which the node dialled
     expect(info).toMatchObject({ inbound: false, connection_type: connType });
+  });
+});
+
+describe.skipIf(bitcoindSkipReason())('test peers do not outlive their network', () => {
+  it('closes every peer socket and listener on dispose, also after a wait timed out', async () => {
+    const network = await Network.start({ nodes: 1, topology: 'none', bitcoind: await testBinary(), fastRelay: false });
+    let inbound, outbound;
+    try {
+      inbound = (await network.addPeer({ to: 0 })).peer;
+      const entry = await network.addListeningPeer({ from: 0, connType: 'manual' });
+      outbound = entry.peer;
+      // A wait that can never succeed (nobody sends 'block' unasked) fails with the peer's evidence, not a hang.
+      const failed = await inbound.waitFor('block', { timing: makeTiming({ timeoutFactor: 0.01 }) }).then(() => undefined, (e: unknown) => e);
+      expect(isHarnessError(failed, 'TIMEOUT'), String(failed)).toBe(true);
+      expect((failed as HarnessError).evidence).toContain('received version');
+      expect(entry.listener).toBeDefined();
+    } finally {
+      await network.dispose();
+    }
+    expect(inbound.isClosed).toBe(true);
+    expect(outbound.isClosed).toBe(true);
+    const listenerAddress = network.testPeers.all[1]!.listener!.address;
+    const refused = await P2PPeer.connect(listenerAddress, { timing: makeTiming({ timeoutFactor: 0.1 }) }).then((p) => p.close().then(() => false), () => true);
+    expect(refused, `${listenerAddress} still accepts connections`).toBe(true);
   });
 });
