@@ -5,7 +5,8 @@ import { execa } from 'execa';
 import { HarnessError, isHarnessError } from './common/errors.js';
 import { defaultCacheDir } from './provision/cache.js';
 import { findCachedDebian, provisionDebian } from './provision/debian.js';
-import { DEFAULT_RELEASE_VERSION, findCachedRelease, provisionRelease } from './provision/release.js';
+import { DEFAULT_RELEASE_VERSION, findCachedRelease, provisionRelease, validateReleaseVersion } from './provision/release.js';
+import { describeVerification } from './provision/signature.js';
 import { readSidecarElf, WRAPPER_MARKER } from './provision/sidecar.js';
 
 /** Where a bitcoind came from, in resolution order. */
@@ -103,6 +104,21 @@ async function identify(path: string): Promise<Identity> {
   };
 }
 
+/** Whether the file starts like a program: an ELF header or a `#!` line. */
+async function looksLikeProgram(path: string): Promise<boolean> {
+  const handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK).catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+    const head = buffer.subarray(0, bytesRead);
+    return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])) || head.subarray(0, 2).toString('latin1') === '#!';
+  } catch {
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Check that `path` is a runnable bitcoind and describe it. Errors: BINARY_NOT_FOUND,
  * BINARY_NOT_EXECUTABLE, NOT_BITCOIND — each naming the path and the fix.
@@ -123,9 +139,13 @@ export async function identifyBinary(path: string, source: BinarySource, reason:
   try {
     await access(absolute, fsConstants.X_OK);
   } catch {
+    // Suggest chmod +x only for something that is a program (ELF or #! script), never for /etc/passwd.
+    if (!(await looksLikeProgram(absolute))) {
+      throw new HarnessError('NOT_BITCOIND', `${absolute} is not bitcoind: it is neither executable nor a program (no ELF or #! header)`, { fix: POINT_AT_BITCOIND });
+    }
     throw new HarnessError('BINARY_NOT_EXECUTABLE', `${absolute} is not executable`, { fix: `run 'chmod +x ${absolute}'` });
   }
-  const key = `${absolute}\0${info.mtimeMs}\0${info.size}`;
+  const key = `${absolute}\0${info.ino}\0${info.mtimeMs}\0${info.size}`; // a rebuild in place changes one of these
   let pending = identified.get(key);
   if (!pending) {
     pending = identify(absolute);
@@ -180,6 +200,8 @@ export async function resolveBitcoind(options: ResolveOptions = {}): Promise<Bit
   const env = options.env ?? process.env;
   const cacheDir = options.cacheDir ?? defaultCacheDir(env);
   const version = options.version ?? DEFAULT_RELEASE_VERSION;
+  // Before any cache lookup: the version becomes part of a cache path.
+  validateReleaseVersion(version);
   const source = options.source;
 
   if (options.bitcoind !== undefined) {
@@ -214,7 +236,8 @@ export async function resolveBitcoind(options: ResolveOptions = {}): Promise<Bit
   if (source !== 'debian') {
     try {
       const install = await provisionRelease({ version, baseUrl: options.releaseBaseUrl, cacheDir, env, onProgress: options.onProgress, signal: options.signal });
-      return identifyBinary(install.bitcoindPath, 'release', `using official release ${version} from ${install.tarballUrl} (SHA256 verified)`);
+      const trust = install.verification ? describeVerification(install.verification, true) : 'SHA256 verified';
+      return identifyBinary(install.bitcoindPath, 'release', `using official release ${version} from ${install.tarballUrl} (${trust})`);
     } catch (error) {
       // A bad download must not be papered over by a silent fallback.
       if (source === 'release' || options.signal?.aborted || isHarnessError(error, 'CHECKSUM_MISMATCH') || isHarnessError(error, 'BAD_OPTION')) throw error;

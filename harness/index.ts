@@ -8,4 +8,7 @@ export { resolveBitcoind, identifyBinary, type BitcoindBinary, type BinarySource
 export { HarnessError, isHarnessError, type HarnessErrorCode } from './common/errors.js';
 export { waitUntil } from './common/wait.js';
 export { chooseTracer, parseTracerChoice, TRACER_CHOICES, type TracerChoice, type ChosenTracer } from './doctor/choose-tracer.js';
+export { runConformance, type ConformanceOptions } from './conformance/run.js';
+export { formatMatrix, conformanceJson, renderConformanceHtml, conformanceOk } from './conformance/report.js';
+export type { ConformanceReport, BinaryConformance, TracepointConformance } from './conformance/types.js';
 export * from './p2p/index.js';

@@ -17,7 +17,6 @@ import { checkSends, checkSendsOnlyAfterReceived } from '../tracing/checks/seque
 import { checkNeverSends } from './checks.js';
 import { settleHandshake } from './handshake.js';
 import { testOnionAddress } from './onion-addresses.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario } from './types.js';
 
 /** A getaddr answer may be a fraction of addrman (23% without the addr permission; Knots 29 sent 1 of 6 with it): 10 leaves at least one. */
@@ -25,9 +24,11 @@ const SEEDED_ADDRESSES = 10;
 /** Well past the ~30 s Poisson average, well short of the 20 min inactivity timeout. */
 const CLOCK_JUMP_S = 10 * 60;
 
-const state = runState<{ seeded: string[] }>();
+interface AddrRelayRun {
+  seeded: string[];
+}
 
-export const addrRelay: Scenario = {
+export const addrRelay: Scenario<AddrRelayRun> = {
   name: 'addr-relay',
   summary: "node 1 asks node 0 for addresses (getaddr) and gets addrv2 from node 0's addrman; node 0 never asks",
   minNodes: 2,
@@ -47,7 +48,6 @@ export const addrRelay: Scenario = {
       const added = await answerer.rpc.call('addpeeraddress', address, 9050);
       if (added.success) seeded.push(address);
     }
-    state.set(context, { seeded });
     await network.disconnect(edge);
     await network.reconnect(edge);
     const view = trace.connection(edge.from, edge.to, { occurrence: 'last' });
@@ -61,9 +61,9 @@ export const addrRelay: Scenario = {
     } finally {
       await answerer.rpc.call('setmocktime', 0);
     }
+    return { seeded };
   },
-  expectations: (context) => {
-    const run = state.get(context);
+  expectations: (context, run) => {
     const edge = context.edges[0];
     if (!run || !edge) return [];
     const view = context.trace.connection(edge.from, edge.to, { occurrence: 'last' });

@@ -23,7 +23,6 @@ import { direction } from '../tracing/events.js';
 import { checkNeverSends, checkReceivesOneOf, roleOf } from './checks.js';
 import { settleHandshake } from './handshake.js';
 import { phase, traceNowUs } from './phase.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario, type ScenarioContext } from './types.js';
 
 /** Core's test constant: P2WSH of OP_TRUE, so blocks need no wallet (creating one costs ~0.3 s). */
@@ -51,7 +50,10 @@ interface Round {
 const ROUNDS: readonly RoundKind[] = ['inv-announcement', 'headers-announcement', 'high-bandwidth'];
 const MINER = 0;
 
-const state = runState<{ hops: Hop[]; rounds: Round[] }>();
+interface BlockRelayRun {
+  hops: Hop[];
+  rounds: Round[];
+}
 
 /**
  * The direction the block crosses each edge: away from the miner. Only a tree has one answer
@@ -134,7 +136,7 @@ function roundChecks(kind: RoundKind, view: ConnectionView, announcer: Role, rec
   }
 }
 
-export const blockRelay: Scenario = {
+export const blockRelay: Scenario<BlockRelayRun> = {
   name: 'block-relay',
   summary: 'a mined block crosses every edge: inv → getheaders → headers → getdata → block, then headers-first, then high-bandwidth cmpctblock',
   minNodes: 2,
@@ -145,7 +147,6 @@ export const blockRelay: Scenario = {
     // The handshake's own getheaders/headers must be over before the first block's slice starts.
     await Promise.all(context.edges.map((edge) => settleHandshake(context, edge)));
     const rounds: Round[] = [];
-    state.set(context, { hops, rounds });
     for (const kind of ROUNDS) {
       const sinceUs = traceNowUs(network);
       const [hash] = await network.node(MINER).rpc.call('generatetoaddress', 1, ANYONE_CAN_SPEND_ADDRESS);
@@ -154,9 +155,9 @@ export const blockRelay: Scenario = {
       context.log(`block ${rounds.length + 1} (${kind}) reached every node: ${hash}`);
       rounds.push({ kind, sinceUs, hash: hash! });
     }
+    return { hops, rounds };
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     if (!run) return [];
     const checks: CheckResult[] = [];
     run.rounds.forEach((round, i) => {

@@ -12,7 +12,7 @@ import { reconnect } from './reconnect.js';
 import { txRelay } from './tx-relay.js';
 import type { Scenario } from './types.js';
 
-export { runScenario, describeFailures, type RunScenarioOptions, type ScenarioResult } from './runner.js';
+export { checkScenarioOptions, runScenario, describeFailures, type RunScenarioOptions, type ScenarioResult } from './runner.js';
 export type { Scenario, ScenarioContext, CheckResult } from './types.js';
 export { notApplicableReason, notApplicableError, assertApplies } from './applicability.js';
 export { handshake, handshakeV2, blockRelay, txRelay, addrRelay, reconnect, misbehaving, peerHandshake, peerMisbehaving, peerEviction, peerTxRelay, peerMalformedFrames };

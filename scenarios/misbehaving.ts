@@ -9,6 +9,10 @@
  * Node 0 is the listener, so node 1 is an inbound peer there: Core never disconnects manual or
  * noban peers for misbehaving, hence `fastRelay: false` (no noban whitelist). A loopback peer is
  * disconnected but not discouraged ("disconnecting but not discouraging local peer").
+ *
+ * Before v26 there is no `sendmsgtopeer`, so the scenario declares itself not applicable there
+ * (`appliesTo`, via `rawMessageRoute`) until the TypeScript test peer can play the offender.
+ * Before v29 USDT has no connection tracepoints: the close is then awaited in getpeerinfo.
  */
 import type { BitcoindBinary } from '../harness/binary.js';
 import { HarnessError } from '../harness/common/errors.js';
@@ -21,7 +25,6 @@ import type { Edge } from '../harness/topology.js';
 import type { TraceEvent } from '../tracing/events.js';
 import { tracesConnectionEvents } from './checks.js';
 import { settleHandshake } from './handshake.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario, type ScenarioContext } from './types.js';
 
 /** JSON-RPC "method not found": a binary without sendmsgtopeer (before v26). */
@@ -51,7 +54,6 @@ interface Run {
   payloadSize: number;
 }
 
-const state = runState<Run>();
 
 /**
  * How the offender gets its raw `headers` onto the wire on this binary: node 1 through Core's
@@ -82,7 +84,7 @@ function victimEvent(events: readonly TraceEvent[], run: Run, tracepoint: 'net:m
   return events.find((e) => e.tracepoint === tracepoint && e.node === run.victim && e.args.peer_id === run.victimPeerId);
 }
 
-export const misbehaving: Scenario = {
+export const misbehaving: Scenario<Run> = {
   name: 'misbehaving',
   summary: 'node 1 sends node 0 a header with invalid proof of work; node 0 logs Misbehaving and drops the inbound peer',
   minNodes: 2,
@@ -97,25 +99,34 @@ export const misbehaving: Scenario = {
     const genesis = await network.node(edge.to).rpc.call('getblockhash', 0);
     const payload = invalidProofOfWorkHeaders(genesis, Math.floor(Date.now() / 1000));
     let run: Run;
+    // The offender's own id for its connection to the victim: Core's peer id on node 1, or the peer lane's.
+    let offenderPeerId: number;
     if (rawMessageRoute(network.binary) === 'sendmsgtopeer') {
       const view = trace.connection(edge.from, edge.to);
       run = { offender: edge.from, victim: edge.to, victimPeerId: view.listener.peerId!, payloadSize: payload.length };
-      state.set(context, run);
-      await sendRawMessage(context, run.offender, view.dialer.peerId!, 'headers', payload);
+      offenderPeerId = view.dialer.peerId!;
+      await sendRawMessage(context, run.offender, offenderPeerId, 'headers', payload);
     } else {
       context.log(`${network.binary.versionLine} has no sendmsgtopeer: a TypeScript test peer sends the bad header`);
       const { peer, lane } = await network.addPeer({ to: edge.to });
       await peer.syncWithPing();
       const info = (await network.node(edge.to).rpc.call('getpeerinfo')).find((p) => p.addr === peer.localAddress);
       run = { offender: lane, victim: edge.to, victimPeerId: info?.id ?? -1, payloadSize: payload.length };
-      state.set(context, run);
+      offenderPeerId = 0; // a test peer's lane numbers its connections from 0 (harness/p2p/peer-events.ts)
       peer.send({ type: 'unknown', command: 'headers', payload });
       await peer.waitForClose({ description: `node${edge.to} to disconnect ${laneName(lane)} after the invalid header` });
     }
     await trace.waitForMessage({ node: run.victim, peer_id: run.victimPeerId, direction: 'in', msg_type: 'headers' });
     const description = `node${run.victim} to close its connection to ${laneName(run.offender)} (peer_id ${run.victimPeerId})`;
     if (tracesConnectionEvents(network)) {
-      await trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, { description });
+      // Both ends: the offender's close follows when it reads the end of the stream, and a spec
+      // (test/scenarios/misbehaving.test.ts) looks at both.
+      await Promise.all([
+        trace.waitFor((e) => victimEvent([e], run, 'net:closed_connection') !== undefined, { description }),
+        trace.waitFor((e) => e.tracepoint === 'net:closed_connection' && e.node === run.offender && e.args.peer_id === offenderPeerId, {
+          description: `${laneName(run.offender)} to see its connection to node${run.victim} closed (peer_id ${offenderPeerId})`,
+        }),
+      ]);
     } else {
       // No connection tracepoints before v29 (USDT): the close is visible only in the victim's
       // peer list, which Core prunes in its socket thread shortly after the punishment.
@@ -127,9 +138,9 @@ export const misbehaving: Scenario = {
         ...abortable(timing),
       });
     }
+    return run;
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     if (!run) return [];
     const { trace } = context;
     const side = trace.connection(run.offender, run.victim).listener;

@@ -12,7 +12,6 @@ import type { PeerClose } from '../harness/p2p/peer.js';
 import { versionAtLeast } from '../harness/common/version.js';
 import type { TraceEvent } from '../tracing/events.js';
 import { tracesConnectionEvents } from './checks.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario } from './types.js';
 
 const NODE = 0;
@@ -28,9 +27,7 @@ interface Run {
   close: PeerClose;
 }
 
-const state = runState<Run>();
-
-export const peerEviction: Scenario = {
+export const peerEviction: Scenario<Run> = {
   name: 'peer-eviction',
   summary: `TypeScript peers fill node 0's ${EVICTION_INBOUND_SLOTS} inbound slots (-maxconnections=${EVICTION_MAX_CONNECTIONS}); one more makes node 0 evict one`,
   minNodes: 1,
@@ -48,14 +45,13 @@ export const peerEviction: Scenario = {
     peers.push(extra);
     const { entry, close } = await firstClose;
     ids.set(extra.lane, (await network.node(NODE).rpc.call('getpeerinfo')).find((info) => info.addr === extra.peer.localAddress)?.id ?? -1);
-    state.set(context, { peers, ids, evicted: entry, close });
     const evictedId = ids.get(entry.lane);
     if (tracesConnectionEvents(network)) {
       await context.trace.waitFor((e) => e.node === NODE && e.tracepoint === 'net:closed_connection' && e.args.peer_id === evictedId, { description: `node${NODE} to trace closing ${entry.name}` });
     }
+    return { peers, ids, evicted: entry, close };
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     if (!run) return [];
     const { network, trace } = context;
     const evictedId = run.ids.get(run.evicted.lane)!;

@@ -6,12 +6,14 @@
  */
 import type { NetworkPeer } from '../harness/p2p/network-peers.js';
 import { checkTracedViewMatchesPeer, peerHandshakeChecks, waitForNodeMessage } from './peer-checks.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario, type ScenarioContext } from './types.js';
 
 const NODE = 0;
 
-const state = runState<{ inbound: NetworkPeer; outbound: NetworkPeer }>();
+interface Run {
+  inbound: NetworkPeer;
+  outbound: NetworkPeer;
+}
 
 /** Both ends have exchanged a ping and its pong: each side's first SendMessages pass after verack is over. */
 async function settle(context: ScenarioContext, entry: NetworkPeer): Promise<void> {
@@ -20,7 +22,7 @@ async function settle(context: ScenarioContext, entry: NetworkPeer): Promise<voi
   await waitForNodeMessage(context.trace, NODE, entry.lane, 'out', 'pong');
 }
 
-export const peerHandshake: Scenario = {
+export const peerHandshake: Scenario<Run> = {
   name: 'peer-handshake',
   summary: 'a TypeScript peer dials node 0, and node 0 dials another (outbound-full-relay): the handshake order on each side',
   minNodes: 1,
@@ -28,11 +30,10 @@ export const peerHandshake: Scenario = {
   act: async (context) => {
     const inbound = await context.network.addPeer({ to: NODE });
     const outbound = await context.network.addListeningPeer({ from: NODE, connType: 'outbound-full-relay' });
-    state.set(context, { inbound, outbound });
     await Promise.all([settle(context, inbound), settle(context, outbound)]);
+    return { inbound, outbound };
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     if (!run) return [];
     const { trace, network } = context;
     const inboundView = trace.connection(run.inbound.lane, NODE);

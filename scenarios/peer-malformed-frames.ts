@@ -15,7 +15,6 @@ import type { NetworkPeer } from '../harness/p2p/network-peers.js';
 import type { PeerClose } from '../harness/p2p/peer.js';
 import { tracesConnectionEvents } from './checks.js';
 import { checkTracedViewMatchesPeer } from './peer-checks.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario } from './types.js';
 
 const NODE = 0;
@@ -29,9 +28,7 @@ interface Run {
   close?: PeerClose;
 }
 
-const state = runState<Run>();
-
-export const peerMalformedFrames: Scenario = {
+export const peerMalformedFrames: Scenario<Run> = {
   name: 'peer-malformed-frames',
   summary: 'a TypeScript peer sends a frame with a bad checksum (dropped, connection kept), then one declaring 4,000,001 bytes (disconnected)',
   minNodes: 1,
@@ -44,7 +41,6 @@ export const peerMalformedFrames: Scenario = {
     await peer.syncWithPing();
     const info = (await network.node(NODE).rpc.call('getpeerinfo')).find((p) => p.addr === peer.localAddress);
     const run: Run = { entry, peerId: info?.id ?? -1, aliveAfterBadChecksum: false };
-    state.set(context, run);
     peer.sendRaw(encodeFrame('ping', Buffer.alloc(8, 1), { checksum: Buffer.from('ffffffff', 'hex') }));
     await peer.syncWithPing(); // processed in order: the bad frame came before this ping
     run.aliveAfterBadChecksum = !peer.isClosed;
@@ -53,9 +49,9 @@ export const peerMalformedFrames: Scenario = {
     if (tracesConnectionEvents(network)) {
       await trace.waitFor((e) => e.node === NODE && e.tracepoint === 'net:closed_connection' && e.args.peer_id === run.peerId, { description: `node${NODE} to trace closing ${entry.name}` });
     }
+    return run;
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     if (!run) return [];
     const { trace, network } = context;
     const view = trace.connection(run.entry.lane, NODE);
@@ -78,7 +74,7 @@ export const peerMalformedFrames: Scenario = {
       const lastIn = view.listener.receivedEvents().at(-1);
       checks.push(
         stateCheck(
-          closed?.peer_node === run.entry.lane && lastIn !== undefined && closed.t >= lastIn.t,
+          closed !== undefined && closed.peer_node === run.entry.lane && lastIn !== undefined && closed.t >= lastIn.t,
           `node${NODE} traces closing ${run.entry.name} (net:closed_connection) after the last message it processed from it`,
           closed ? `closed at ${closed.t} µs (peer_node ${closed.peer_node}), last message ${lastIn?.args.msg_type ?? '—'} at ${lastIn?.t ?? '—'} µs` : 'no such event',
         ),

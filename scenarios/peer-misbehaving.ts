@@ -11,7 +11,6 @@ import type { PeerClose } from '../harness/p2p/peer.js';
 import type { TraceEvent } from '../tracing/events.js';
 import { tracesConnectionEvents } from './checks.js';
 import { invalidProofOfWorkHeaders } from './misbehaving.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario } from './types.js';
 
 const NODE = 0;
@@ -24,13 +23,11 @@ interface Run {
   close?: PeerClose;
 }
 
-const state = runState<Run>();
-
 function nodeEvent(events: readonly TraceEvent[], run: Run, tracepoint: 'net:misbehaving_connection' | 'net:closed_connection'): TraceEvent | undefined {
   return events.find((e) => e.tracepoint === tracepoint && e.node === NODE && e.args.peer_id === run.peerId);
 }
 
-export const peerMisbehaving: Scenario = {
+export const peerMisbehaving: Scenario<Run> = {
   name: 'peer-misbehaving',
   summary: 'a TypeScript peer sends node 0 a header with invalid proof of work; node 0 disconnects it (no sendmsgtopeer needed)',
   minNodes: 1,
@@ -45,16 +42,15 @@ export const peerMisbehaving: Scenario = {
     const genesis = await network.node(NODE).rpc.call('getblockhash', 0);
     const payload = invalidProofOfWorkHeaders(genesis, Math.floor(Date.now() / 1000));
     const run: Run = { entry, peerId: info?.id ?? -1, payloadSize: payload.length };
-    state.set(context, run);
     entry.peer.send({ type: 'unknown', command: 'headers', payload });
     run.close = await entry.peer.waitForClose({ description: `node${NODE} to disconnect ${entry.name} after the invalid header` });
     await trace.waitForMessage({ node: NODE, peer_node: entry.lane, direction: 'in', msg_type: 'headers' });
     if (tracesConnectionEvents(network)) {
       await trace.waitFor((e) => nodeEvent([e], run, 'net:closed_connection') !== undefined, { description: `node${NODE} to trace closing its connection to ${entry.name}` });
     }
+    return run;
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     if (!run) return [];
     const { trace, network } = context;
     const view = trace.connection(run.entry.lane, NODE);

@@ -14,7 +14,6 @@ import { checkSendsInOrder, checkSendsOnlyAfterReceived } from '../tracing/check
 import { edgeBetween, roleOf } from './checks.js';
 import { settleHandshake } from './handshake.js';
 import { phase, traceNowUs } from './phase.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario } from './types.js';
 
 const RELAY = 0;
@@ -29,9 +28,7 @@ interface Run {
   requested: InvEntry[];
 }
 
-const state = runState<Run>();
-
-export const peerTxRelay: Scenario = {
+export const peerTxRelay: Scenario<Run> = {
   name: 'peer-tx-relay',
   summary: 'a TypeScript peer announces a tx to node 0 by wtxid and serves its getdata; node 0 relays the tx to node 1',
   minNodes: 2,
@@ -51,7 +48,6 @@ export const peerTxRelay: Scenario = {
     const entry = await network.addPeer({ to: RELAY });
     await entry.peer.syncWithPing();
     const run: Run = { entry, tx: decoded.tx, size: raw.length, sinceUs: traceNowUs(network), requested: [] };
-    state.set(context, run);
     entry.peer.on('getdata', (getdata) => {
       run.requested.push(...getdata.inventory);
       if (getdata.inventory.some((i) => i.hash === run.tx.wtxid || i.hash === run.tx.txid)) entry.peer.send({ type: 'tx', tx: run.tx });
@@ -63,9 +59,9 @@ export const peerTxRelay: Scenario = {
       trace.waitForMessage({ node: RECEIVER, peer_node: RELAY, direction: 'in', msg_type: 'tx' }),
     ]);
     await network.waitForMempool(run.tx.txid, [RELAY, RECEIVER]);
+    return run;
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     const edge = edgeBetween(context.edges, RELAY, RECEIVER);
     if (!run || !edge) return [];
     const { trace, network } = context;

@@ -45,12 +45,10 @@ export interface ScenarioResult {
 }
 
 /**
- * Run one scenario end to end: network up with the tracer attached before anyone connects,
- * actions, expectations, teardown. A failed expectation is a result (passed: false), not a throw;
- * environment problems (no binary, bad topology) throw HarnessError, and so does a scenario that
- * does not apply to the binary (NOT_APPLICABLE, before anything starts).
+ * The node count and topology this run would use, or a BAD_OPTION/BAD_TOPOLOGY error: cheap,
+ * so a front-end calls it before resolving (maybe downloading) a bitcoind.
  */
-export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
+export function checkScenarioOptions(scenario: Scenario, options: Pick<RunScenarioOptions, 'nodes' | 'topology'>): { nodes: number; topology: string } {
   const nodes = options.nodes ?? scenario.defaults.nodes;
   if (nodes < scenario.minNodes) {
     throw new HarnessError('BAD_OPTION', `scenario '${scenario.name}' needs at least ${scenario.minNodes} nodes, got ${nodes}`, {
@@ -59,6 +57,17 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   }
   const topology = options.topology ?? scenario.defaults.topology;
   parseTopology(topology, nodes); // bad topology fails before anything starts
+  return { nodes, topology };
+}
+
+/**
+ * Run one scenario end to end: network up with the tracer attached before anyone connects,
+ * actions, expectations, teardown. A failed expectation is a result (passed: false), not a throw;
+ * environment problems (no binary, bad topology) throw HarnessError, and so does a scenario that
+ * does not apply to the binary (NOT_APPLICABLE, before anything starts).
+ */
+export async function runScenario(scenario: Scenario, options: RunScenarioOptions = {}): Promise<ScenarioResult> {
+  const { nodes, topology } = checkScenarioOptions(scenario, options);
   const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
   assertApplies(scenario, binary);
   const chosen = typeof options.tracer === 'object' ? { tracer: options.tracer, reason: `tracer: ${options.tracer.source}` } : await chooseTracer(options.tracer ?? 'auto', binary, scenario.tracepoints);
@@ -84,15 +93,16 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log, ...(options.signal ? { signal: options.signal } : {}) };
     let checks: CheckResult[];
     let actError: unknown;
+    let state: unknown;
     try {
       // An action blocked in an RPC (waitforblock) must not hold a Ctrl-C: give up on it; the
       // network's disposal below ends it.
-      await untilAborted(Promise.resolve(scenario.act?.(context)), options.signal);
+      state = await untilAborted(Promise.resolve(scenario.act?.(context)), options.signal);
     } catch (error) {
       actError = error;
     }
     options.signal?.throwIfAborted();
-    checks = await scenario.expectations(context);
+    checks = await scenario.expectations(context, state);
     if (actError !== undefined) {
       const message = actError instanceof Error ? actError.message : String(actError);
       checks = [{ pass: false, claim: `the scenario's actions complete`, finding: message, report: actError instanceof HarnessError ? (actError.evidence ?? '') : '' }, ...checks];

@@ -16,7 +16,6 @@ import { isMessageEvent } from '../tracing/events.js';
 import { edgeBetween, roleOf } from './checks.js';
 import { settleHandshake } from './handshake.js';
 import { phase, traceNowUs } from './phase.js';
-import { runState } from './state.js';
 import { stateCheck, type CheckResult, type Scenario } from './types.js';
 
 const SENDER = 0;
@@ -24,9 +23,13 @@ const RECEIVER = 1;
 /** Core's MSG_WTX: peers that exchanged `wtxidrelay` announce transactions by wtxid. */
 const MSG_WTX = 5;
 
-const state = runState<{ txid: string; wtxid: string; sinceUs: number }>();
+interface TxRelayRun {
+  txid: string;
+  wtxid: string;
+  sinceUs: number;
+}
 
-export const txRelay: Scenario = {
+export const txRelay: Scenario<TxRelayRun> = {
   name: 'tx-relay',
   summary: "a wallet tx from node 0 to node 1: inv (wtxid) → getdata → tx, then it is in node 1's mempool",
   minNodes: 2,
@@ -45,14 +48,13 @@ export const txRelay: Scenario = {
     const sinceUs = traceNowUs(network); // after funding: its 101 blocks' messages are not this tx's
     const txid = await network.node(SENDER).rpc.wallet(WALLET, 'sendtoaddress', address, 1);
     const { hash: wtxid } = await network.node(SENDER).rpc.call('getrawtransaction', txid, true);
-    state.set(context, { txid, wtxid, sinceUs });
     const tx = (node: number, peer: number, dir: 'in' | 'out') =>
       trace.waitForMessage({ node, peer_node: peer, direction: dir, msg_type: 'tx' });
     await Promise.all([tx(SENDER, RECEIVER, 'out'), tx(RECEIVER, SENDER, 'in')]);
     await network.waitForMempool(txid, [RECEIVER]);
+    return { txid, wtxid, sinceUs };
   },
-  expectations: async (context) => {
-    const run = state.get(context);
+  expectations: async (context, run) => {
     const edge = edgeBetween(context.edges, SENDER, RECEIVER);
     if (!run || !edge) return [];
     const view = phase(context.trace.connection(edge.from, edge.to), { sinceUs: run.sinceUs, what: '(after sendtoaddress)' });

@@ -23,7 +23,7 @@ export interface ScenarioContext {
  * A P2P scenario: a topology, actions, and expectations on the traced messages.
  * Usable from a vitest spec (`runScenario`) and from the CLI (`regtest-harness run <name>`).
  */
-export interface Scenario {
+export interface Scenario<State = unknown> {
   name: string;
   /** One line for `regtest-harness scenarios`. */
   summary: string;
@@ -44,10 +44,10 @@ export interface Scenario {
   tracepoints?: readonly TracepointName[];
   /** Extra network options the scenario needs (v2 transport, no whitelist, extra args). */
   networkOptions?: (nodes: number) => Partial<NetworkOptions>;
-  /** Actions once every handshake is complete. */
-  act?: (context: ScenarioContext) => Promise<void>;
-  /** The expectations, checked after `act`. */
-  expectations: (context: ScenarioContext) => Promise<CheckResult[]> | CheckResult[];
+  /** Actions once every handshake is complete; what they learnt (block hashes, peer ids, times) is returned for the expectations. */
+  act?(context: ScenarioContext): Promise<State>;
+  /** The expectations, checked after `act` with what it returned (undefined when it failed: the runner reports why). */
+  expectations(context: ScenarioContext, state: State | undefined): Promise<CheckResult[]> | CheckResult[];
 }
 
 /** A check built from a plain condition (for RPC state rather than message order). */

@@ -45,7 +45,8 @@ if (!existsSync(stamp) || statSync(stamp).mtimeMs < sources) {
 
 // 3. Debian packages: bpftrace for the USDT tracer; for the tests also <sys/sdt.h> and cc (the
 //    USDT emitter), readelf (checking our ELF reader), and Chromium (rendering the HTML report).
-const packages = ['bpftrace', ...(forTests ? ['systemtap-sdt-dev', 'gcc', 'libc6-dev', 'binutils', 'chromium'] : [])];
+// The shared Core builds (../shared/bitcoin-core/) link libevent's pthreads and extra parts.
+const packages = ['bpftrace', ...(forTests ? ['systemtap-sdt-dev', 'gcc', 'libc6-dev', 'binutils', 'chromium', 'libevent-pthreads-2.1-7', 'libevent-extra-2.1-7'] : [])];
 const hasApt = existsSync('/usr/bin/apt-get') && existsSync('/usr/bin/dpkg-query');
 if (hasApt) {
   const missing = packages.filter((pkg) => {

@@ -84,10 +84,10 @@ describe('checks when bpftrace or privileges are lacking', () => {
 
   it('names the missing piece and offers --tracer log', async () => {
     expect(await checkBpftraceInstalled(undefined)).toMatchObject({ status: 'missing', fix: expect.stringMatching(/apt-get install bpftrace.*--tracer log/) });
-    expect(checkPrivilege(noPrivilege)).toMatchObject({
+    expect(await checkPrivilege(noPrivilege, undefined)).toMatchObject({
       status: 'missing',
       detail: 'bpftrace needs root to attach probes: not root and `sudo -n` needs a password',
-      fix: expect.stringMatching(/^run as root, configure passwordless sudo .*--tracer log/),
+      fix: expect.stringMatching(/^run as root, or allow this user passwordless sudo for true, env and kill .*--tracer log/),
     });
   });
 

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveBitcoind } from '../harness/binary.js';
 import { findDebianMirror, parseDeb822Sources, parseOneLineSources, pickDebianMirror } from '../harness/provision/apt-sources.js';
-import { parseDependsField, parseRecursiveDepends, provisionDebian } from '../harness/provision/debian.js';
+import { failedOnIndexDate, parseDependsField, parseRecursiveDepends, provisionDebian } from '../harness/provision/debian.js';
 import { isHarnessError } from '../harness/common/errors.js';
 import { closedPortUrl } from './helpers/provision-release-server.js';
 
@@ -99,6 +99,16 @@ describe('apt sources parsing', () => {
   it('recursive depends: unindented real packages only', () => {
     const out = 'libzmq5\n  Depends: libc6\n  Depends: <libfoo>\nlibc6\n  PreDepends: x\n<libfoo>\nlibc6\n';
     expect(parseRecursiveDepends(out)).toEqual(['libc6', 'libzmq5']);
+  });
+});
+
+describe('date checks on the Debian index', () => {
+  it('are turned off only when apt-get update failed because the Release file is expired or not yet valid', () => {
+    // apt's own messages (apt-pkg/acquire-item.cc), as apt-get update prints them.
+    expect(failedOnIndexDate('E: Release file for http://deb.debian.org/debian/dists/sid/InRelease is expired (invalid since 3d 2h 1min 5s). Updates for this repository will not be applied.')).toBe(true);
+    expect(failedOnIndexDate('E: Release file for http://deb.debian.org/debian/dists/sid/InRelease is not valid yet (invalid for another 1h 2min 3s). Updates for this repository will not be applied.')).toBe(true);
+    expect(failedOnIndexDate("E: Failed to fetch http://deb.debian.org/debian/dists/sid/InRelease  Could not resolve 'deb.debian.org'")).toBe(false);
+    expect(failedOnIndexDate('E: The repository is not signed.')).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@
  * Sources: Core's doc/tracing.md, the tracepoint call sites and the binaries' ELF notes (docs/sources.md, "The tracepoint catalog").
  */
 import type { TracepointArgsMap, TracepointName } from './events.js';
+import { versionAtLeast } from '../harness/common/version.js';
 
 export type TracepointContext = 'net' | 'validation' | 'utxocache' | 'coin_selection' | 'mempool';
 
@@ -44,6 +45,11 @@ export interface TracepointArgument {
   lengthFrom?: ArgumentName;
   /** First Core version whose probe passes this argument, when later than the tracepoint's. */
   addedIn?: string;
+  /**
+   * Where Core changed the argument's C type: from `version` on it is `cType` (`cType` above is the
+   * type of the first release). Read from real binaries' ELF notes (docs/tracepoint-conformance.md).
+   */
+  typeChanges?: readonly { version: string; cType: ArgumentCType }[];
 }
 
 export interface TracepointChange {
@@ -95,7 +101,7 @@ function arg(
   cType: ArgumentCType,
   kind: ArgumentKind,
   meaning: string,
-  extra: Partial<Pick<TracepointArgument, 'maxLength' | 'lengthFrom' | 'addedIn'>> = {},
+  extra: Partial<Pick<TracepointArgument, 'maxLength' | 'lengthFrom' | 'addedIn' | 'typeChanges'>> = {},
 ): TracepointArgument {
   return { name, cType, kind, meaning, ...extra };
 }
@@ -127,7 +133,8 @@ function connectionArgs(last: 'existing_connections' | 'time_established', lastM
   return [
     ...peerArgs(),
     arg('peer_network', 'uint32', 'uint', 'Network enum (0 unroutable, 1 IPv4, 2 IPv6, 3 onion, 4 I2P, 5 CJDNS, 6 internal)'),
-    arg(last, 'uint64', 'uint', lastMeaning),
+    // v29.0rc3's notes: existing_connections is `8` (uint64), time_established `-8` (int64 seconds).
+    last === 'existing_connections' ? arg(last, 'uint64', 'uint', lastMeaning) : arg(last, 'int64', 'int', lastMeaning),
   ];
 }
 
@@ -212,16 +219,27 @@ export const catalog: readonly TracepointRecord[] = [
       arg('height', 'int32', 'int', 'block height'),
       arg('transactions', 'uint64', 'uint', 'transactions in the block'),
       arg('inputs', 'int32', 'int', 'inputs spent'),
-      arg('sigops', 'uint64', 'uint', 'signature operations cost'),
-      arg('duration', 'uint64', 'uint', 'time to connect the block: µs in v22–v23, ns from ~v24 (see changes)'),
+      // `-8` in the notes of v24.2, v27.2, v28.1 and v29.0rc3 alike.
+      arg('sigops', 'int64', 'int', 'signature operations cost'),
+      // `-8` on v24.2, `8` on v27.2 and v28.1, `-8` again on v29.0rc3 (#29877's explicit cast).
+      // v25/v26 are not verified: the change is placed at the first release after v24.
+      arg('duration', 'int64', 'int', 'time to connect the block: µs up to v24, ns from v25 (see changes)', {
+        typeChanges: [
+          { version: '25.0', cType: 'uint64' },
+          { version: '29.0', cType: 'int64' },
+        ],
+      }),
     ],
     addedIn: '22.0',
     changes: [
       {
-        version: '24.0',
-        change: 'duration became nanoseconds (steady clock) while the docs still said microseconds; #29877 made the ns explicit',
+        version: '25.0',
+        change:
+          'duration became nanoseconds (steady clock) and unsigned (uint64) while the docs still said microseconds; #29877 made the ns explicit. ' +
+          'v24.2 passes signed µs (the conformance suite measured it); v27.2 and v28.1 unsigned ns; v25/v26 not verified',
         pr: 'https://github.com/bitcoin/bitcoin/pull/29877',
       },
+      { version: '29.0', change: 'duration signed again (int64)', pr: 'https://github.com/bitcoin/bitcoin/pull/29877' },
     ],
     firesAt: 'Chainstate::ConnectBlock (validation.cpp), after the block index is written',
   }),
@@ -404,4 +422,51 @@ export function argumentsFor(name: TracepointName, probeArgCount: number): reado
     throw new RangeError(`${name}: the binary's probe has ${probeArgCount} arguments, no Core release passed fewer than ${required}`);
   }
   return present;
+}
+
+/** The argument's C type in a given Core version (`typeChanges` applied in order). */
+export function argumentTypeAt(argument: TracepointArgument, version: string): ArgumentCType {
+  let cType = argument.cType;
+  for (const change of argument.typeChanges ?? []) if (versionAtLeast(version, change.version)) cType = change.cType;
+  return cType;
+}
+
+/** One argument as a given Core version passes it. */
+export interface VersionedArgument {
+  argument: TracepointArgument;
+  cType: ArgumentCType;
+}
+
+/** What the catalog expects of one tracepoint in one Core version. */
+export interface ExpectedTracepoint {
+  record: TracepointRecord;
+  /** The binary should carry this probe (the version is at least `addedIn`). */
+  present: boolean;
+  /** The arguments that version passes, with their C types; empty when absent. */
+  arguments: readonly VersionedArgument[];
+}
+
+export function expectedAt(name: TracepointName, version: string): ExpectedTracepoint {
+  const record = tracepoint(name);
+  const present = versionAtLeast(version, record.addedIn);
+  const args = present ? record.arguments.filter((a) => a.addedIn === undefined || versionAtLeast(version, a.addedIn)) : [];
+  return { record, present, arguments: args.map((argument) => ({ argument, cType: argumentTypeAt(argument, version) })) };
+}
+
+/** A C type in sdt note notation, as `readelf -n` shows it without the operand: "-8" signed 8 bytes, "1" bool. */
+export function noteTypeOf(cType: ArgumentCType): string {
+  switch (cType) {
+    case 'int64':
+      return '-8';
+    case 'uint64':
+    case 'const char*':
+    case 'const unsigned char*':
+      return '8';
+    case 'int32':
+      return '-4';
+    case 'uint32':
+      return '4';
+    case 'bool':
+      return '1';
+  }
 }

@@ -322,15 +322,26 @@ export function parseArgSpec(spec: string): ArgSpec {
   return parsed;
 }
 
-const notesByPath = new Map<string, Promise<ProbeNote[]>>();
+const notesByFile = new Map<string, Promise<ProbeNote[]>>();
 
-/** readProbeNotes, once per path for the life of the process (tracers ask on every attach); failures are not cached. */
-export function readProbeNotesCached(file: string): Promise<ProbeNote[]> {
-  let found = notesByPath.get(file);
+/**
+ * readProbeNotes, once per file version for the life of the process (tracers ask on every
+ * attach). Keyed by path, inode, mtime and size: a binary rebuilt in place (same path, maybe same
+ * inode) is read again, not served the old build's probe addresses. Failures are not cached.
+ */
+export async function readProbeNotesCached(file: string): Promise<ProbeNote[]> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch {
+    return readProbeNotes(file); // it names the problem
+  }
+  const key = `${file}\0${info.ino}\0${info.mtimeMs}\0${info.size}`;
+  let found = notesByFile.get(key);
   if (!found) {
     found = readProbeNotes(file);
-    found.catch(() => notesByPath.delete(file));
-    notesByPath.set(file, found);
+    found.catch(() => notesByFile.delete(key));
+    notesByFile.set(key, found);
   }
   return found;
 }

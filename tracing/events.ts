@@ -61,7 +61,7 @@ export interface BlockConnectedArgs {
   transactions: number;
   inputs: number;
   sigops: number;
-  /** Raw duration as Core passed it: µs before ~v24, ns from then on (see the catalog). */
+  /** Raw duration as Core passed it: µs up to v24, ns from v25 (see the catalog). */
   duration: number;
 }
 

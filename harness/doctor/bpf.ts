@@ -32,8 +32,9 @@ export function probeBpf(bpftrace: string, privilege: Exclude<Privilege['kind'],
 }
 
 async function runProbe(bpftrace: string, privilege: Exclude<Privilege['kind'], 'none'>): Promise<BpfProbeOutcome> {
-  const [file, args] = privilege !== 'sudo' ? [bpftrace, ['-e', PROBE_PROGRAM]] : ['sudo', ['-n', bpftrace, '-e', PROBE_PROGRAM]];
-  const command = `${privilege === 'sudo' ? 'sudo -n ' : ''}bpftrace -e '${PROBE_PROGRAM}'`;
+  // Through sudo, the same shape real runs use (`sudo -n env … bpftrace`, doctor/sudo.ts), not `sudo -n bpftrace`.
+  const [file, args] = privilege !== 'sudo' ? [bpftrace, ['-e', PROBE_PROGRAM]] : ['sudo', ['-n', 'env', 'BPFTRACE_PERF_RB_PAGES=64', bpftrace, '-e', PROBE_PROGRAM]];
+  const command = `${privilege === 'sudo' ? 'sudo -n env BPFTRACE_PERF_RB_PAGES=64 ' : ''}bpftrace -e '${PROBE_PROGRAM}'`;
   const result = await execa(file, args, { reject: false, timeout: PROBE_TIMEOUT_MS, stdin: 'ignore' });
   if (result.exitCode === 0 && !result.timedOut) return { ok: true, command };
   const said = String(result.stderr)

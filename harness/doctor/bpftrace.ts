@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { tracerPrivilege, type Privilege } from '../../tracing/bpftrace/session.js';
 import { locateBpftrace, supportsOneBody, type LocatedBpftrace } from '../../tracing/bpftrace/locate.js';
 import { missing, ok, type CheckResult } from './check.js';
+import { checkSudoMode, SUDOERS_HINT } from './sudo.js';
 
 const VERSION_TIMEOUT_MS = 10_000;
 const USE_LOG_TRACER = 'or use --tracer log (debug.log; works with any bitcoind)';
@@ -47,20 +48,22 @@ export async function checkBpftraceInstalled(path: string | undefined, located?:
   return ok('bpftrace.installed', `${version} at ${path}`);
 }
 
-export function checkPrivilege(privilege: Privilege): CheckResult {
+/** As root: ok. Through sudo: every command shape real runs use must work (sudo.ts). */
+export async function checkPrivilege(privilege: Privilege, bpftrace: string | undefined): Promise<CheckResult> {
   switch (privilege.kind) {
     case 'root':
       return ok('bpftrace.privilege', 'running as root: bpftrace can attach probes');
     case 'capabilities':
       return ok('bpftrace.privilege', 'not root, but CAP_BPF and CAP_PERFMON are ambient: bpftrace inherits them');
     case 'sudo':
-      return ok('bpftrace.privilege', 'not root, but `sudo -n true` works: bpftrace runs through sudo');
+      if (!bpftrace) return ok('bpftrace.privilege', 'not root, but `sudo -n true` works (the bpftrace commands are checked once bpftrace is installed)');
+      return checkSudoMode(bpftrace);
     case 'none':
       return missing(
         'bpftrace.privilege',
         `bpftrace needs root to attach probes: ${privilege.reason}`,
-        // The session probes with `sudo -n true` and runs `sudo -n env … bpftrace`: a bpftrace-only rule is not enough.
-        `run as root, configure passwordless sudo for this user (the tracer tests \`sudo -n true\`, then runs \`sudo -n env … bpftrace\`), ${USE_LOG_TRACER}`,
+        // The session probes with `sudo -n true` and runs `sudo -n env … bpftrace` and `sudo -n kill`: a bpftrace-only rule is not enough.
+        `run as root, or allow this user passwordless sudo for true, env and kill — ${SUDOERS_HINT} — ${USE_LOG_TRACER}`,
       );
   }
 }

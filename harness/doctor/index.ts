@@ -38,17 +38,18 @@ export interface DoctorReport {
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const facts = bpftraceFacts();
   const config = await readKernelConfig();
-  const [bpf, uprobes, tracefs, installed, found] = await Promise.all([
+  const [bpf, uprobes, tracefs, installed, found, privilege] = await Promise.all([
     checkBpf({ bpftrace: facts.path, privilege: facts.privilege, config }),
     checkUprobes(config),
     checkTracefs(facts.privilege),
     checkBpftraceInstalled(facts.path, facts.located),
     checkBitcoind(options.bitcoind, options.env ?? process.env),
+    checkPrivilege(facts.privilege, facts.path),
   ]);
   const probes = found.binary
     ? await checkBitcoindProbes(found.binary.elfPath)
     : missing('bitcoind.probes', 'not checked: no bitcoind was found', 'see bitcoind.binary');
-  const checks = [checkKernelVersion(), bpf, uprobes, checkBtf(config), tracefs, installed, checkPrivilege(facts.privilege), found.result, probes];
+  const checks = [checkKernelVersion(), bpf, uprobes, checkBtf(config), tracefs, installed, privilege, found.result, probes];
   return {
     checks,
     tracer: decideTracer(checks),

@@ -45,7 +45,7 @@ export async function usdtReadiness(elfPath: string): Promise<{ ok: boolean; rea
   const steps: Array<() => Promise<CheckResult> | CheckResult> = [
     () => checkBitcoindProbes(elfPath),
     () => checkBpftraceInstalled(facts.path, facts.located),
-    () => checkPrivilege(facts.privilege),
+    () => checkPrivilege(facts.privilege, facts.path),
     () => checkUprobes(),
     // No live BPF program here (a whole bpftrace run, ~0.4 s): the tracer's own attach is the proof, and fails with bpftrace's words.
     () => checkBpf({ bpftrace: facts.path, privilege: facts.privilege, live: false }),

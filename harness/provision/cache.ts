@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HarnessError } from '../common/errors.js';
+import { assertTrustedDir, pidIsAlive, releasePidLock, tryAcquirePidLock } from '../common/pid-lock.js';
 
 /**
  * The per-user provisioning cache. Every install is built in a private temp directory next to
@@ -55,19 +56,19 @@ export async function sweepAbandonedScratch(dir: string): Promise<void> {
   }
 }
 
-function pidIsAlive(pid: number): boolean {
+const LOCK_POLL_MS = 200;
+/** Older versions wrote the pid after creating the lock: an empty one this old is debris of a crash. */
+const EMPTY_LOCK_GRACE_MS = 5_000;
+
+/** An empty regular file of ours, older than the grace period (never a symlink, FIFO or someone else's file). */
+function isAbandonedEmptyLock(path: string): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    const info = lstatSync(path);
+    return info.isFile() && info.size === 0 && info.uid === (process.getuid?.() ?? 0) && Date.now() - info.mtimeMs > EMPTY_LOCK_GRACE_MS;
+  } catch {
+    return false;
   }
 }
-
-/** A lock file with no pid yet is only "being written" for a moment; after this it is debris. */
-const EMPTY_LOCK_GRACE_MS = 5_000;
-const LOCK_POLL_MS = 200;
 
 export interface LockOptions {
   /** Give up waiting for another provisioner after this long. */
@@ -77,54 +78,34 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
-async function lockOwner(lockPath: string): Promise<{ pid: number | undefined; ageMs: number } | undefined> {
-  try {
-    const [text, info] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
-    const pid = Number.parseInt(text.trim(), 10);
-    return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined, ageMs: Date.now() - info.mtimeMs };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
 /**
- * Run `fn` holding `<cacheDir>/<name>.lock` (O_EXCL, holds our pid). A lock left by a dead pid
- * is taken over. Two processes racing to take over the same stale lock can both proceed; that
- * costs duplicate work, never a broken install, because installs are published by rename.
+ * Run `fn` holding `<cacheDir>/<name>.lock`, a pid lock (common/pid-lock.ts): created with our
+ * pid in it, taken over when its owner is dead, removed only while it still names us. The cache
+ * directory must be trusted (ours or root's, not writable by others unless sticky), so a root
+ * run never writes its lock where another user could plant a symlink or FIFO.
  */
 export async function withCacheLock<T>(cacheDir: string, name: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
   await mkdir(cacheDir, { recursive: true });
+  assertTrustedDir(cacheDir, `use a cache directory of your own (REGTEST_HARNESS_CACHE), or fix the owner and mode of ${cacheDir}`);
   const lockPath = join(cacheDir, `${name}.lock`);
   const deadline = Date.now() + (options.maxWaitMs ?? 15 * 60_000);
   let reportedWait = false;
   for (;;) {
     options.signal?.throwIfAborted();
-    try {
-      const handle = await open(lockPath, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
-      try {
-        await handle.writeFile(`${process.pid}\n`);
-      } finally {
-        await handle.close();
-      }
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const owner = await lockOwner(lockPath);
-    if (owner === undefined) continue; // released between our open and read
-    const stale = owner.pid === undefined ? owner.ageMs > EMPTY_LOCK_GRACE_MS : !pidIsAlive(owner.pid);
-    if (stale) {
+    const attempt = tryAcquirePidLock(lockPath);
+    if (attempt.acquired) break;
+    if (attempt.owner === undefined && isAbandonedEmptyLock(lockPath)) {
       await unlink(lockPath).catch(() => undefined);
       continue;
     }
+    const holder = attempt.owner === undefined ? 'an unreadable lock (not a regular file holding a pid)' : `pid ${attempt.owner}`;
     if (Date.now() > deadline) {
-      throw new HarnessError('PROVISION_FAILED', `timed out waiting for the provisioning lock ${lockPath} (held by pid ${owner.pid ?? '?'})`, {
-        fix: `wait for pid ${owner.pid ?? '?'} to finish, or delete ${lockPath} if that process is not provisioning`,
+      throw new HarnessError('PROVISION_FAILED', `timed out waiting for the provisioning lock ${lockPath} (held by ${holder})`, {
+        fix: attempt.owner === undefined ? `remove ${lockPath}` : `wait for pid ${attempt.owner} to finish, or delete ${lockPath} if that process is not provisioning`,
       });
     }
     if (!reportedWait) {
-      options.onWait?.(owner.pid);
+      options.onWait?.(attempt.owner);
       reportedWait = true;
     }
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
@@ -132,6 +113,6 @@ export async function withCacheLock<T>(cacheDir: string, name: string, fn: () =>
   try {
     return await fn();
   } finally {
-    await rm(lockPath, { force: true });
+    releasePidLock(lockPath);
   }
 }

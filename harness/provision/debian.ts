@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { privateRootDir } from '../common/cache-dir.js';
-import { HarnessError } from '../common/errors.js';
+import { HarnessError, isHarnessError } from '../common/errors.js';
 import { findDebianMirror } from './apt-sources.js';
 import { makeScratchDir, publishInstall, withCacheLock } from './cache.js';
 import { currentPlatform, type Platform } from './platform.js';
@@ -132,13 +132,22 @@ async function privateApt(scratch: string, mirror: string, suite: string, keyrin
     'Debug::NoLocking': '1',
     'APT::Sandbox::User': user,
     'Acquire::Languages': 'none',
-    // The sid index we can reach may be a frozen snapshot past its Valid-Until.
-    'Acquire::Check-Valid-Until': 'false',
-    'Acquire::Check-Date': 'false',
     'Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled': 'false',
     'Acquire::http::Timeout': '15',
   };
   return Object.entries(settings).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
+}
+
+/**
+ * apt refuses an index whose Release file is past its Valid-Until ("is expired") or dated in the
+ * future ("is not valid yet"); a frozen snapshot mirror is the usual cause. Only then do we retry
+ * with those two checks off: the index is still signature-checked, but may be stale.
+ */
+export const RELAXED_DATE_CHECKS = ['-o', 'Acquire::Check-Valid-Until=false', '-o', 'Acquire::Check-Date=false'];
+
+/** Whether apt-get update failed because the index is expired or not yet valid (apt's own messages). */
+export function failedOnIndexDate(aptStderr: string): boolean {
+  return /Release file for \S+ is (expired|not valid yet)/.test(aptStderr);
 }
 
 async function runTool(tool: string, args: string[], what: string, fix: string, cwd?: string, signal?: AbortSignal): Promise<string> {
@@ -163,14 +172,21 @@ async function requireTool(tool: string, otherwise: string): Promise<void> {
   }
 }
 
-function wrapperScript(spec: PrivateRootSpec, finalDir: string, program: string, platform: Platform): string {
+/** `value` as one sh word in single quotes: nothing inside ($, backticks, \) is expanded. */
+export function shellSingleQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The wrapper: every path single-quoted, so a cache path holding $(…) or backticks runs nothing. */
+export function wrapperScript(spec: PrivateRootSpec, finalDir: string, program: string, platform: Platform): string {
   const root = join(finalDir, 'root');
   const libraryPath = [join(root, 'usr', 'lib', platform.multiarch), join(root, 'lib', platform.multiarch)].join(':');
+  const q = shellSingleQuote;
   // exec keeps the PID; the loader symlink named like the program makes /proc/PID/comm the program name.
   return [
     '#!/bin/sh',
     `${WRAPPER_MARKER}: ${spec.package} from Debian ${spec.suite}, run through its own loader`,
-    `exec "${join(finalDir, 'ld', program)}" --library-path "${libraryPath}" --argv0 ${program} "${join(root, 'usr', 'bin', program)}" "$@"`,
+    `exec ${q(join(finalDir, 'ld', program))} --library-path ${q(libraryPath)} --argv0 ${q(program)} ${q(join(root, 'usr', 'bin', program))} "$@"`,
     '',
   ].join('\n');
 }
@@ -209,7 +225,12 @@ export async function provisionPrivateRoot(spec: PrivateRootSpec, options: Debia
         const run: typeof runTool = (tool, args, what, fix, cwd) => runTool(tool, args, what, fix, cwd, options.signal);
         const netFix = `check that ${mirror} is reachable (apt-get update works), or ${spec.otherwise}`;
         say(`apt-get update (private lists, ${mirror} ${suite})`);
-        await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${suite}`, netFix);
+        await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${suite}`, netFix).catch(async (error: unknown) => {
+          if (options.signal?.aborted || !isHarnessError(error) || !failedOnIndexDate(`${error.evidence ?? ''}\n${error.message}`)) throw error;
+          say(`the ${mirror} ${suite} index is expired or not yet valid: retrying apt-get update with Check-Valid-Until and Check-Date off (still signature-checked, but the packages may be stale)`);
+          apt.push(...RELAXED_DATE_CHECKS);
+          await run('apt-get', [...apt, '-qq', 'update'], `apt-get update from ${mirror} ${suite} (date checks off)`, netFix);
+        });
 
         const show = await run('apt-cache', [...apt, 'show', '--no-all-versions', packageName], `apt-cache show ${packageName}`, netFix).catch(
           (error: unknown) => {

@@ -34,15 +34,62 @@ function unreachable(url: string, detail: string, cause?: unknown): HarnessError
   });
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+const MAX_REDIRECTS = 5;
+
+function isLoopback(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/**
+ * Downloads go over https; plain http only to a loopback host (a local mirror, the tests'
+ * server), where nobody sits between us and the server. Anything else is BAD_OPTION.
+ */
+export function assertDownloadUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new HarnessError('BAD_OPTION', `'${url}' is not a URL`, { fix: 'pass --release-base-url as https://host/path' });
+  }
+  if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopback(parsed.hostname))) return parsed;
+  throw new HarnessError('BAD_OPTION', `refusing to download ${url}: only https:// (or http:// to a loopback host) is allowed`, {
+    fix: 'use an https:// --release-base-url / REGTEST_HARNESS_RELEASE_BASE_URL',
+  });
+}
+
+/**
+ * fetch, following redirects only within the first URL's origin: a redirect to another host
+ * (or from https to http) would let that host pick what we download.
+ */
+async function fetchSameOrigin(url: string, signal: AbortSignal): Promise<Response> {
+  const origin = assertDownloadUrl(url).origin;
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const response = await fetch(current, { signal, redirect: 'manual' });
+    if (response.status < 300 || response.status >= 400 || !response.headers.has('location')) return response;
+    await response.body?.cancel().catch(() => undefined);
+    const next = new URL(response.headers.get('location')!, current);
+    if (next.origin !== origin) {
+      throw new HarnessError('PROVISION_FAILED', `refusing the redirect from ${current} to another origin (${next.origin})`, {
+        fix: `point --release-base-url / REGTEST_HARNESS_RELEASE_BASE_URL at the server that holds the files (${next.origin} if you trust it)`,
+      });
+    }
+    if (hop >= MAX_REDIRECTS) throw unreachable(url, `more than ${MAX_REDIRECTS} redirects`);
+    current = next.href;
+  }
+}
+
 /** fetch with a headers deadline; the body is the caller's to read (the stall timer keeps running). */
 async function fetchWithDeadline(url: string, timeouts: DownloadTimeouts): Promise<{ response: Response; controller: AbortController }> {
+  assertDownloadUrl(url);
   const controller = new AbortController();
   timeouts.signal?.throwIfAborted();
   timeouts.signal?.addEventListener('abort', () => controller.abort(timeouts.signal?.reason), { once: true });
   const connectMs = timeouts.connectMs ?? DEFAULT_CONNECT_MS;
   const timer = setTimeout(() => controller.abort(new Error(`no response within ${connectMs} ms`)), connectMs);
   try {
-    const response = await fetch(url, { signal: controller.signal, redirect: 'follow' });
+    const response = await fetchSameOrigin(url, controller.signal);
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       throw unreachable(url, `HTTP ${response.status} ${response.statusText}`.trim());

@@ -1,18 +1,21 @@
-import { access, mkdir, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../common/errors.js';
 import { isDirectory, makeScratchDir, publishInstall, withCacheLock } from './cache.js';
-import { downloadToFile, fetchText, type DownloadTimeouts, type ProgressStream } from './download.js';
+import { assertDownloadUrl, downloadToFile, fetchText, type DownloadTimeouts, type ProgressStream } from './download.js';
 import { currentPlatform } from './platform.js';
+import { describeVerification, signatureCheckPlan, verifySums, type SumsVerification } from './signature.js';
 
 /**
  * Official Bitcoin Core releases: download, verify SHA256 against SHA256SUMS, extract into the cache.
  * These binaries carry the USDT tracepoints, which is why they are tried first.
  *
- * Out of scope: verifying the GPG signatures on SHA256SUMS (SHA256SUMS.asc). We trust the HTTPS
- * server for SHA256SUMS, so the checksum catches corruption and a mismatched mirror file, not a
- * compromised release server.
+ * SHA256SUMS.asc is checked with gpgv when builder keys are configured (signature.ts); without
+ * them the install is checksum-only, which catches corruption, not a compromised server, and the
+ * progress output says so. Downloads are https only (http to loopback for a local mirror), and
+ * redirects must stay on the same origin (download.ts).
  */
 
 export const DEFAULT_RELEASE_VERSION = '29.2';
@@ -33,6 +36,8 @@ export interface ReleaseInstall {
   bitcoindPath: string;
   version: string;
   tarballUrl: string;
+  /** How SHA256SUMS was trusted; absent for a cache hit (checked when it was installed). */
+  verification?: SumsVerification;
 }
 
 export function releaseBaseUrl(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -53,12 +58,31 @@ function bitcoindIn(dir: string, version: string): string {
 
 /** The cached release's bitcoind, if a completed install is there. */
 export async function findCachedRelease(cacheDir: string, version = DEFAULT_RELEASE_VERSION): Promise<string | undefined> {
+  validateReleaseVersion(version);
   const path = bitcoindIn(installDir(cacheDir, version), version);
   try {
     await access(path);
     return path;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * SHA256SUMS.asc checked with gpgv when builder keys are configured (signature.ts), else
+ * checksum-only. The signatures are checked on the very bytes whose hashes are then used.
+ */
+async function checkSumsSignature(sumsText: string, folder: string, options: ReleaseOptions): Promise<SumsVerification> {
+  const plan = await signatureCheckPlan(options.env ?? process.env);
+  if ('why' in plan) return { kind: 'checksum-only', why: plan.why };
+  const ascText = await fetchText(`${folder}/SHA256SUMS.asc`, options);
+  const dir = await mkdtemp(join(tmpdir(), 'rh-sums-'));
+  try {
+    await writeFile(join(dir, 'SHA256SUMS'), sumsText);
+    await writeFile(join(dir, 'SHA256SUMS.asc'), ascText);
+    return await verifySums(join(dir, 'SHA256SUMS'), join(dir, 'SHA256SUMS.asc'), plan.keyring, `${folder}/SHA256SUMS`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -72,7 +96,8 @@ export function parseSha256Sums(text: string): Map<string, string> {
   return sums;
 }
 
-function validateVersion(version: string): void {
+/** A release version like 29.2 or 28.0rc1: anything else (a path like ../../etc) is BAD_OPTION. */
+export function validateReleaseVersion(version: string): void {
   if (!/^\d+\.\d+(\.\d+)?(rc\d+)?$/.test(version)) {
     throw new HarnessError('BAD_OPTION', `'${version}' is not a Bitcoin Core release version`, { fix: `pass a version like --version ${DEFAULT_RELEASE_VERSION}` });
   }
@@ -80,8 +105,9 @@ function validateVersion(version: string): void {
 
 export async function provisionRelease(options: ReleaseOptions): Promise<ReleaseInstall> {
   const version = options.version ?? DEFAULT_RELEASE_VERSION;
-  validateVersion(version);
+  validateReleaseVersion(version);
   const base = releaseBaseUrl(options.baseUrl, options.env);
+  assertDownloadUrl(base); // https, or http to loopback only: before anything else
   const folder = `${base}/bitcoin-core-${version}`;
   const file = tarballName(version);
   const tarballUrl = `${folder}/${file}`;
@@ -96,7 +122,10 @@ export async function provisionRelease(options: ReleaseOptions): Promise<Release
     const done = await findCachedRelease(options.cacheDir, version);
     if (done) return { bitcoindPath: done, version, tarballUrl };
 
-    const sums = parseSha256Sums(await fetchText(`${folder}/SHA256SUMS`, options));
+    const sumsText = await fetchText(`${folder}/SHA256SUMS`, options);
+    const verification = await checkSumsSignature(sumsText, folder, options);
+    say(describeVerification(verification));
+    const sums = parseSha256Sums(sumsText);
     const expected = sums.get(file);
     if (!expected) {
       throw new HarnessError('PROVISION_FAILED', `${folder}/SHA256SUMS does not list ${file}`, {
@@ -132,7 +161,7 @@ export async function provisionRelease(options: ReleaseOptions): Promise<Release
       }
       await publishInstall(tree, finalDir);
       say(`installed Bitcoin Core ${version} into ${finalDir}`);
-      return { bitcoindPath: bitcoindIn(finalDir, version), version, tarballUrl };
+      return { bitcoindPath: bitcoindIn(finalDir, version), version, tarballUrl, verification };
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

@@ -2,6 +2,8 @@
  * usdt-emitter: fires Bitcoin Core's USDT tracepoints (same provider, name and argument C types,
  * each behind a Core-style semaphore) on command, so the bpftrace tracer can be tested against
  * real kernel uprobes without a USDT-enabled bitcoind.
+ * Its argument types are Core v29.0's (the newest layout in tracing/catalog.ts), so
+ * `regtest-harness probes <emitter> --check --core-version 29.0` agrees with the catalog.
  *
  * One command per stdin line, one reply line per command on stdout:
  *   ready                       -> "ready <pid>"
@@ -91,17 +93,17 @@ static void fire_outbound_connection(const arg_t *a) {
   STAP_PROBE5(net, outbound_connection, (int64_t)a[0].i, S(a[1]), S(a[2]), (uint32_t)a[3].u, (uint64_t)a[4].u);
 }
 static void fire_evicted_inbound_connection(const arg_t *a) {
-  STAP_PROBE5(net, evicted_inbound_connection, (int64_t)a[0].i, S(a[1]), S(a[2]), (uint32_t)a[3].u, (uint64_t)a[4].u);
+  STAP_PROBE5(net, evicted_inbound_connection, (int64_t)a[0].i, S(a[1]), S(a[2]), (uint32_t)a[3].u, (int64_t)a[4].i);
 }
 static void fire_misbehaving_connection(const arg_t *a) {
   STAP_PROBE2(net, misbehaving_connection, (int64_t)a[0].i, S(a[1]));
 }
 static void fire_closed_connection(const arg_t *a) {
-  STAP_PROBE5(net, closed_connection, (int64_t)a[0].i, S(a[1]), S(a[2]), (uint32_t)a[3].u, (uint64_t)a[4].u);
+  STAP_PROBE5(net, closed_connection, (int64_t)a[0].i, S(a[1]), S(a[2]), (uint32_t)a[3].u, (int64_t)a[4].i);
 }
 static void fire_block_connected(const arg_t *a) {
   STAP_PROBE6(validation, block_connected, B(a[0]), (int32_t)a[1].i, (uint64_t)a[2].u, (int32_t)a[3].i,
-              (uint64_t)a[4].u, (uint64_t)a[5].u);
+              (int64_t)a[4].i, (int64_t)a[5].i);
 }
 static void fire_flush(const arg_t *a) {
   STAP_PROBE5(utxocache, flush, (int64_t)a[0].i, (uint32_t)a[1].u, (uint64_t)a[2].u, (uint64_t)a[3].u, (bool)a[4].u);
@@ -150,10 +152,10 @@ static const tracepoint_t TRACEPOINTS[] = {
     TP(net, outbound_message, "isssux"),
     TP(net, inbound_connection, "issuu"),
     TP(net, outbound_connection, "issuu"),
-    TP(net, evicted_inbound_connection, "issuu"),
+    TP(net, evicted_inbound_connection, "issui"),
     TP(net, misbehaving_connection, "is"),
-    TP(net, closed_connection, "issuu"),
-    TP(validation, block_connected, "hiuiuu"),
+    TP(net, closed_connection, "issui"),
+    TP(validation, block_connected, "hiuiii"),
     TP(utxocache, flush, "iuuub"),
     TP(utxocache, add, "huuib"),
     TP(utxocache, spent, "huuib"),

@@ -20,8 +20,7 @@ const target = {
   pid,
   debugLogPath: '/dev/null',
   elfPath,
-  peerInfo: async () => undefined,
-  peerNode: async () => null,
+  resolvePeer: async () => undefined,
 };
 const sink = {
   push: (event) => say({ event: event.args.peer_id }),

@@ -51,15 +51,31 @@ export async function buildEmitter(instance?: string): Promise<string> {
   return copy;
 }
 
+/**
+ * A variant of the emitter compiled from an edited source (e.g. one argument with the wrong C
+ * type, for `probes --check`), cached like the emitter by the edited source's hash. `edit` must
+ * change the source: an edit that matches nothing is an error, not a silent copy.
+ */
+export async function buildEmitterVariant(edit: (source: string) => string): Promise<string> {
+  const original = (await readFile(SOURCE)).toString('utf8');
+  const edited = edit(original);
+  if (edited === original) throw new Error('buildEmitterVariant: the edit did not change the emitter source');
+  return compileEmitter(Buffer.from(edited, 'utf8'), 'variant');
+}
+
 async function buildSharedEmitter(): Promise<string> {
-  const source = await readFile(SOURCE);
+  return compileEmitter(await readFile(SOURCE), 'emitter');
+}
+
+async function compileEmitter(source: Buffer, kind: 'emitter' | 'variant'): Promise<string> {
   const digest = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  const binary = join(BUILD_DIR, `usdt-emitter-${digest}`);
+  const binary = join(BUILD_DIR, `usdt-${kind}-${digest}`);
   if (existsSync(binary)) return binary;
   await mkdir(BUILD_DIR, { recursive: true });
   // Build beside the target and rename: concurrent workers never see a half-written binary.
   const partial = `${binary}.${process.pid}.tmp`;
-  const result = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-o', partial, SOURCE], { encoding: 'utf8' });
+  // The source goes through stdin (-x c -): a variant never exists as a file.
+  const result = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-o', partial, '-x', 'c', '-'], { encoding: 'utf8', input: source });
   if (result.status !== 0) throw new Error(`compiling the USDT emitter failed:\n${result.stderr}`);
   await rename(partial, binary);
   return binary;

@@ -26,6 +26,12 @@ export interface FakeReleaseOptions {
   bitcoindScript: string;
   /** Publish this hash in SHA256SUMS instead of the real one. */
   advertisedSha256?: string;
+  /** Serve SHA256SUMS.asc made by this signer from the SHA256SUMS text (before any tampering). */
+  sign?: (sums: string) => Promise<string>;
+  /** Serve this SHA256SUMS instead (after signing: a tampered file under a good signature). */
+  tamperSums?: (sums: string) => string;
+  /** Answer every request with a 302 to the same path on this origin. */
+  redirectTo?: string;
 }
 
 export async function startFakeReleaseServer(options: FakeReleaseOptions): Promise<FakeReleaseServer> {
@@ -44,12 +50,18 @@ export async function startFakeReleaseServer(options: FakeReleaseOptions): Promi
       `${options.advertisedSha256 ?? sha256}  ${tarballName}`,
       '',
     ].join('\n');
+    const asc = options.sign ? await options.sign(sums) : undefined;
+    const served = options.tamperSums ? options.tamperSums(sums) : sums;
     const folder = `/bitcoin-core-${options.version}`;
     const requests: string[] = [];
     const server: Server = createServer((req, res) => {
       requests.push(req.url ?? '');
-      if (req.url === `${folder}/SHA256SUMS`) {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(sums);
+      if (options.redirectTo) {
+        res.writeHead(302, { location: `${options.redirectTo}${req.url ?? '/'}` }).end();
+      } else if (req.url === `${folder}/SHA256SUMS`) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(served);
+      } else if (req.url === `${folder}/SHA256SUMS.asc` && asc !== undefined) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(asc);
       } else if (req.url === `${folder}/${tarballName}`) {
         res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': tarball.length }).end(tarball);
       } else {

@@ -3,11 +3,12 @@
  * spawn in its own process group, a readiness barrier, output parsing, lost-event and death
  * reporting, and a clean stop that leaves nothing running.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { createInterface } from 'node:readline';
+import { ChildExitedError, ChildProcessHandle, ReadyTimeoutError } from '../../harness/common/child-process/index.js';
 import { HarnessError } from '../../harness/common/errors.js';
+import { DEFAULT_TIMEOUTS } from '../../harness/common/timing.js';
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
 import { locateBpftrace } from './locate.js';
@@ -30,11 +31,11 @@ export interface SessionListener {
 export interface SessionOptions {
   /** BPFTRACE_PERF_RB_PAGES (per CPU); a power of two. */
   perfRingPages?: number;
-  /** Called with bpftrace's pid (= its process group) right after spawn, e.g. to register with a reaper. */
+  /** Called with bpftrace's pid (= its process group) right after spawn (the reaper already guards it). */
   onSpawn?(pid: number): void;
   /** Called when that process has exited. */
   onExit?(pid: number): void;
-  /** How long the barrier may take before it counts as a failure (default 30 s). */
+  /** How long the barrier may take before it counts as a failure (default: the 'tracerAttach' budget, harness/common/timing.ts). */
   readyTimeoutMs?: number;
   bpftracePath?: string;
 }
@@ -126,17 +127,14 @@ export class BpftraceSession {
   private readonly parser: BpftraceOutputParser;
   private readonly listeners = new Set<SessionListener>();
   private readonly backlog: RawRecord[] = [];
-  private child: ChildProcess | undefined;
+  private child: ChildProcessHandle | undefined;
   private stderr = '';
   private stderrPartial = '';
   /** BTFLUSH lines seen per CPU. */
   private readonly flushes = new Map<number, number>();
   private flushWaiters: (() => void)[] = [];
-  private exited: Promise<void> | undefined;
   private stopping = false;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private spawnedAt = 0n;
-  private viaSudo = false;
   /** ns from spawn to the barrier. */
   attachNs: bigint | undefined;
 
@@ -157,7 +155,7 @@ export class BpftraceSession {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.exitInfo === undefined;
+    return this.child?.running ?? false;
   }
 
   addListener(listener: SessionListener): void {
@@ -202,79 +200,70 @@ export class BpftraceSession {
         ? [bpftrace, args]
         : ['sudo', ['-n', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), bpftrace, ...args]];
 
-    this.viaSudo = privilege.kind === 'sudo';
     this.spawnedAt = process.hrtime.bigint();
-    const child = spawn(command, argv, {
-      detached: true, // own process group: stop() signals bpftrace and anything it started
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    });
+    let child: ChildProcessHandle;
+    try {
+      child = await ChildProcessHandle.spawn('bpftrace', command, argv, {
+        env: { ...process.env, ...env },
+        stdout: 'pipe',
+        viaSudo: privilege.kind === 'sudo', // bpftrace then runs as root: only root may signal its group
+        onStderr: (chunk) => this.keepStderr(chunk),
+      });
+    } catch (error) {
+      throw new HarnessError('TRACER_FAILED', `cannot start bpftrace: ${(error as Error).message}`, { fix: 'check that bpftrace is installed and executable', cause: error });
+    }
     this.child = child;
-    if (child.pid !== undefined) this.options.onSpawn?.(child.pid);
-    this.exited = new Promise((resolve) => {
-      // 'close': exited and its stdout fully read, so no record arrives after stop() resolved.
-      child.once('close', (code, signal) => {
-        this.exitInfo = { code, signal };
-        if (child.pid !== undefined) this.options.onExit?.(child.pid);
-        resolve();
-      });
-    });
-
-    const ready = new Promise<void>((resolve, reject) => {
-      child.once('error', (error) =>
-        reject(new HarnessError('TRACER_FAILED', `cannot start bpftrace: ${error.message}`, { fix: 'check that bpftrace is installed and executable', cause: error })),
-      );
-      child.once('close', () =>
-        reject(this.failure('bpftrace exited before its probes were attached', 'read its stderr below: usually a probe this binary lacks, or a program the kernel refused')),
-      );
-      const timeout = this.options.readyTimeoutMs ?? 30_000;
-      const timer = setTimeout(
-        () => reject(this.failure(`bpftrace did not attach within ${timeout} ms`, 'check the load on this machine, or trace fewer tracepoints')),
-        timeout,
-      );
-      timer.unref();
-      const lines = createInterface({ input: child.stdout! });
-      lines.on('line', (line) => {
-        const parsed = this.parser.push(line);
-        switch (parsed.kind) {
-          case 'ready':
-            // bpftrace runs BEGIN only after attaching every probe ("Attaching N probes" comes before):
-            // on the emitter, the semaphore was up and the next hit traced right after this line, every
-            // time (test/bpftrace-session.test.ts, bench/tracer-attach.ts).
-            clearTimeout(timer);
-            this.attachNs = process.hrtime.bigint() - this.spawnedAt;
-            resolve();
-            break;
-          case 'records':
-            for (const record of parsed.records) {
-              if (this.listeners.size === 0) this.backlog.push(record);
-              else for (const l of this.listeners) l.record(record);
-            }
-            break;
-          case 'lost':
-            for (const l of this.listeners) l.lost(parsed.count, this.parser.lostRecords);
-            break;
-          case 'flush':
-            this.flushes.set(parsed.cpu, (this.flushes.get(parsed.cpu) ?? 0) + 1);
-            for (const wake of this.flushWaiters.splice(0)) wake();
-            break;
-          case 'other':
-            this.keepStderr(`stdout: ${line}\n`);
-        }
-      });
-    });
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => this.keepStderr(chunk));
-    child.once('close', () => {
+    this.options.onSpawn?.(child.pid);
+    // 'close' (harness/common/child-process/spawn.ts): exited and stdout read to the end, so no record arrives later.
+    void child.exited.then(() => {
+      this.options.onExit?.(child.pid);
       if (this.stopping || this.attachNs === undefined) return;
       const error = this.failure('bpftrace died while tracing', 'read its stderr below; the trace after this point is incomplete');
       for (const l of this.listeners) l.failed(error);
     });
 
+    let attached: () => void = () => undefined;
+    const barrier = new Promise<void>((resolve) => {
+      attached = resolve;
+    });
+    child.lines().on('line', (line) => {
+      const parsed = this.parser.push(line);
+      switch (parsed.kind) {
+        case 'ready':
+          // bpftrace runs BEGIN only after attaching every probe ("Attaching N probes" comes before):
+          // on the emitter, the semaphore was up and the next hit traced right after this line, every
+          // time (test/bpftrace-session.test.ts, bench/tracer-attach.ts).
+          this.attachNs = process.hrtime.bigint() - this.spawnedAt;
+          attached();
+          break;
+        case 'records':
+          for (const record of parsed.records) {
+            if (this.listeners.size === 0) this.backlog.push(record);
+            else for (const l of this.listeners) l.record(record);
+          }
+          break;
+        case 'lost':
+          for (const l of this.listeners) l.lost(parsed.count, this.parser.lostRecords);
+          break;
+        case 'flush':
+          this.flushes.set(parsed.cpu, (this.flushes.get(parsed.cpu) ?? 0) + 1);
+          for (const wake of this.flushWaiters.splice(0)) wake();
+          break;
+        case 'other':
+          this.keepStderr(`stdout: ${line}\n`);
+      }
+    });
+
+    const timeoutMs = this.options.readyTimeoutMs ?? DEFAULT_TIMEOUTS.tracerAttach;
     try {
-      await ready;
+      await child.ready(() => barrier, { timeoutMs, what: 'the probe attach' });
     } catch (error) {
       await this.stop();
+      if (error instanceof ChildExitedError) {
+        await child.exited; // its stderr read to the end: the evidence
+        throw this.failure('bpftrace exited before its probes were attached', 'read its stderr below: usually a probe this binary lacks, or a program the kernel refused');
+      }
+      if (error instanceof ReadyTimeoutError) throw this.failure(`bpftrace did not attach within ${timeoutMs} ms`, 'check the load on this machine, or trace fewer tracepoints');
       throw error;
     }
   }
@@ -331,48 +320,35 @@ export class BpftraceSession {
   }
 
   private failure(message: string, fix: string): HarnessError {
-    const exit = this.exitInfo ? ` (exit code ${this.exitInfo.code ?? 'none'}, signal ${this.exitInfo.signal ?? 'none'})` : '';
+    const info = this.child?.exit;
+    const exit = info ? ` (exit code ${info.code ?? 'none'}, signal ${info.signal ?? 'none'})` : '';
     return new HarnessError('TRACER_FAILED', message + exit, { fix, evidence: this.stderr.trim() || '(bpftrace wrote nothing to stderr)' });
   }
 
   /**
    * Ends bpftrace (its whole process group) and resolves once it is told to: SIGKILL sent, our end
    * of its pipes closed, the child unreferenced. It does not wait for the exit: the kernel detaches
-   * the uprobes one by one as the dying process closes them, ~0.11 s each (environment notes §9),
+   * the uprobes one by one as the dying process closes them, ~0.11 s each (docs/sources.md, "bpftrace 0.17"),
    * and nothing of ours needs to wait for that. `waitForExit()` does, for whoever must see it gone.
    */
   async stop(): Promise<void> {
     this.stopping = true;
     const child = this.child;
-    if (!child || child.pid === undefined || this.exitInfo) return;
-    const signalGroup = (signal: NodeJS.Signals) => {
-      if (this.viaSudo) {
-        // bpftrace runs as root under sudo: only root may signal its group.
-        spawnSync('sudo', ['-n', 'kill', `-${signal.slice(3)}`, '--', `-${child.pid}`], { stdio: 'ignore', timeout: 5000 });
-        return;
-      }
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        /* already gone */
-      }
-    };
+    if (!child?.running) return;
     // SIGKILL, not SIGINT: bpftrace 0.17 takes 5–8 s to detach 24 uprobes on SIGINT, while on
     // SIGKILL the kernel detaches them as their fds close, and the probes' semaphores drop back to 0
     // (checked on the emitter: test/bpftrace-session.test.ts). Nothing is lost: we print no maps at
     // END, and tracers sync() before releasing, so every record they need has been read already.
-    signalGroup('SIGKILL');
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    await child.stop({ kill: true, awaitExit: false });
     // A one-shot CLI run may exit now; the dying process finishes its detach on its own, and the
-    // reaper (harness/common/reaper.ts) still has its pid until our 'close' handler releases it.
-    child.unref();
+    // reaper (harness/common/child-process/reaper.ts) keeps its pid until it has exited.
+    child.letGo();
   }
 
   /** Resolves once bpftrace has exited: the kernel has finished detaching its uprobes. */
   async waitForExit(): Promise<void> {
-    // stop() unreferenced the child; whoever waits for its exit keeps the process alive till then.
-    this.child?.ref();
-    await this.exited;
+    // stop() let go of the child; whoever waits for its exit keeps the process alive till then.
+    this.child?.hold();
+    await this.child?.exited;
   }
 }

@@ -16,7 +16,7 @@ Checks, one line each (ok | missing | warn, the detail, and the fix when not ok)
   kernel.btf          /sys/kernel/btf/vmlinux exists (optional)
   kernel.tracefs      tracefs mounted at /sys/kernel/tracing (the tracer mounts it as root)
   bpftrace.installed  bpftrace on PATH, and its version
-  bpftrace.privilege  running as root, or 'sudo -n true' works
+  bpftrace.privilege  running as root, or passwordless 'sudo -n' runs true, env … bpftrace and kill
   bitcoind.binary     the bitcoind in use (--bitcoind, BITCOIND, PATH, cache; never downloads)
   bitcoind.probes     its USDT tracepoints: how many of the catalog's, net ones, semaphores
 Then the tracer '--tracer auto' would choose: usdt when bpftrace, privileges, kernel support

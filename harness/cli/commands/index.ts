@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { conformanceCommand } from './conformance.js';
 import { doctorCommand } from './doctor.js';
 import { probesCommand } from './probes.js';
 import { provisionCommand } from './provision.js';
@@ -7,4 +8,4 @@ import { runCommand } from './run.js';
 import { scenariosCommand } from './scenarios.js';
 
 /** Every CLI command, in the order --help lists them. */
-export const commands: Command[] = [provisionCommand, upCommand, runCommand, scenariosCommand, probesCommand, doctorCommand];
+export const commands: Command[] = [provisionCommand, upCommand, runCommand, scenariosCommand, probesCommand, conformanceCommand, doctorCommand];

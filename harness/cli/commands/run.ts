@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { resolveBitcoind, type BitcoindBinary } from '../../binary.js';
-import { describeFailures, findScenario, notApplicableError, notApplicableReason, runScenario, type ScenarioResult } from '../../../scenarios/index.js';
+import { checkScenarioOptions, describeFailures, findScenario, notApplicableError, notApplicableReason, runScenario, type ScenarioResult } from '../../../scenarios/index.js';
 import { parseTracerChoice } from '../../doctor/choose-tracer.js';
 import { formatEventJson } from '../../../tracing/ndjson.js';
 import { readProbeNotes } from '../../../tracing/elf-notes.js';
@@ -70,6 +70,8 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const json = Boolean(values.json);
   const human = json ? io.stderr : io.stdout; // --json keeps stdout for events only
   if (values.report) await assertWritable(values.report as string);
+  // Every flag is checked before a bitcoind is resolved, which may mean a download.
+  checkScenarioOptions(scenario, { ...(nodes === undefined ? {} : { nodes }), ...(values.topology ? { topology: values.topology as string } : {}) });
   const paths = ((values.bitcoind as string | undefined) ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   const binaries: BitcoindBinary[] = [];
   for (const path of paths.length > 0 ? paths : [undefined]) {

@@ -22,8 +22,10 @@ process.stdin.on('data', (chunk) => {
   let nl;
   while ((nl = buffer.indexOf('\n')) >= 0) {
     const line = buffer.slice(0, nl); buffer = buffer.slice(nl + 1);
-    const space = line.indexOf(' ');
-    const op = line.slice(0, space), arg = line.slice(space + 1);
+    // One JSON array [op, arg] per line: a path holding a newline stays one path.
+    let op, arg;
+    try { [op, arg] = JSON.parse(line); } catch { continue; }
+    if (typeof arg !== 'string' && typeof arg !== 'number') continue;
     if (op === '+pid') pids.add(Number(arg));
     else if (op === '-pid') pids.delete(Number(arg));
     else if (op === '+path') paths.add(arg);
@@ -32,6 +34,14 @@ process.stdin.on('data', (chunk) => {
     else if (op === '-claim') claims.delete(arg);
   }
 });
+function claimOwner(path) {
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  try {
+    if (!fs.fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(64);
+    return buffer.subarray(0, fs.readSync(fd, buffer, 0, 64, 0)).toString('utf8').trim();
+  } finally { fs.closeSync(fd); }
+}
 function alive(pid) { try { process.kill(pid, 0); return true; } catch (e) { return e.code === 'EPERM'; } }
 function signal(pid, sig) { try { process.kill(-pid, sig); } catch { try { process.kill(pid, sig); } catch {} } }
 process.stdin.on('end', () => {
@@ -44,7 +54,8 @@ process.stdin.on('end', () => {
     setTimeout(() => {
       for (const p of paths) { try { fs.rmSync(p, { recursive: true, force: true }); } catch {} }
       // A claim file is removed only while it still names the dead owner: someone may have taken it over.
-      for (const c of claims) { try { if (fs.readFileSync(c, 'utf8') === owner) fs.unlinkSync(c); } catch {} }
+      // Read without following a symlink or blocking on a FIFO (common/pid-lock.ts lockOwner does the same).
+      for (const c of claims) { try { if (claimOwner(c) === owner) fs.unlinkSync(c); } catch {} }
       process.exit(0);
     }, left.length > 0 ? 200 : 0);
   };
@@ -56,14 +67,26 @@ const GRACE_MS = 3000;
 
 let watchdog: ChildProcess | undefined;
 
-function ensureWatchdog(): ChildProcess | undefined {
-  if (watchdog && watchdog.exitCode === null && watchdog.stdin && !watchdog.stdin.destroyed) return watchdog;
+type WatchdogOp = '+pid' | '-pid' | '+path' | '-path' | '+claim' | '-claim';
+
+/** One message to the watchdog: a JSON array per line, so no path can smuggle in a second message. */
+export function watchdogMessage(op: WatchdogOp, arg: string | number): string {
+  return `${JSON.stringify([op, arg])}\n`;
+}
+
+/** A watchdog for this process (exported for tests, which play its owner through its stdin). */
+export function spawnWatchdog(): ChildProcess {
   const source = WATCHDOG_SOURCE.replace('GRACE_MS_PLACEHOLDER', String(GRACE_MS));
-  const child = spawn(process.execPath, ['-e', source], {
+  return spawn(process.execPath, ['-e', source], {
     detached: true, // its own session: a Ctrl-C to our process group doesn't kill the watchdog
     stdio: ['pipe', 'ignore', 'ignore'],
     env: { REAPER_OWNER_PID: String(process.pid) },
   });
+}
+
+function ensureWatchdog(): ChildProcess | undefined {
+  if (watchdog && watchdog.exitCode === null && watchdog.stdin && !watchdog.stdin.destroyed) return watchdog;
+  const child = spawnWatchdog();
   child.on('error', () => undefined);
   child.stdin?.on('error', () => undefined);
   // Neither the watchdog nor its pipe may keep the owner's event loop alive.
@@ -73,35 +96,35 @@ function ensureWatchdog(): ChildProcess | undefined {
   return child;
 }
 
-function send(line: string): void {
-  ensureWatchdog()?.stdin?.write(`${line}\n`);
+function send(op: WatchdogOp, arg: string | number): void {
+  ensureWatchdog()?.stdin?.write(watchdogMessage(op, arg));
 }
 
 /** The watchdog kills this process group (or pid) if we die holding it. */
 export function guardProcess(pid: number): void {
-  send(`+pid ${pid}`);
+  send('+pid', pid);
 }
 
 export function releaseProcess(pid: number): void {
-  if (watchdog) send(`-pid ${pid}`);
+  if (watchdog) send('-pid', pid);
 }
 
 /** The watchdog removes this path (recursively) if we die holding it. */
 export function guardPath(path: string): void {
-  send(`+path ${path}`);
+  send('+path', path);
 }
 
 export function releasePath(path: string): void {
-  if (watchdog) send(`-path ${path}`);
+  if (watchdog) send('-path', path);
 }
 
 /** The watchdog removes this claim file if we die, unless it no longer names us by then. */
 export function guardClaim(path: string): void {
-  send(`+claim ${path}`);
+  send('+claim', path);
 }
 
 export function releaseClaim(path: string): void {
-  if (watchdog) send(`-claim ${path}`);
+  if (watchdog) send('-claim', path);
 }
 
 /** The watchdog's pid, for tests. */

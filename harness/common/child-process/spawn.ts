@@ -25,6 +25,8 @@ export interface SpawnOptions {
   stdinLifeline?: boolean;
   /** stderr: kept as a tail (default), or passed through to ours. */
   stderr?: 'tail' | 'inherit';
+  /** Every stderr chunk as it arrives (besides the tail), e.g. to filter known noise. */
+  onStderr?: (chunk: string) => void;
   /** The child runs under `sudo -n`: signals go through `sudo -n kill`. */
   viaSudo?: boolean;
   /** Don't let the child, or its pipes, keep our event loop alive (a daemon outliving a test file). */
@@ -87,7 +89,10 @@ export class ChildProcessHandle {
     });
     if (options.stderr !== 'inherit') {
       child.stderr?.setEncoding('utf8');
-      child.stderr?.on('data', (chunk: string) => this.stderrTail.push(chunk));
+      child.stderr?.on('data', (chunk: string) => {
+        this.stderrTail.push(chunk);
+        options.onStderr?.(chunk);
+      });
     }
     if (options.stdinLifeline) child.stdin?.on('error', () => undefined);
     if (options.unref) {
@@ -198,6 +203,21 @@ export class ChildProcessHandle {
     }
     this.signal('SIGKILL');
     if (plan.awaitExit ?? true) await this.exited;
+  }
+
+  /**
+   * Stop reading from the child and let our event loop end while it is still dying (its pipes
+   * closed on our side, the handle unreferenced). The reaper keeps its pid until it has exited.
+   */
+  letGo(): void {
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
+    this.child.unref();
+  }
+
+  /** Keep our event loop alive until the child exits (undoes letGo's unref). */
+  hold(): void {
+    this.child.ref();
   }
 
   /** SIGKILL now and wait for the exit. */

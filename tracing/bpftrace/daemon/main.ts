@@ -4,7 +4,8 @@
  *
  *   node dist/tracing/bpftrace/daemon/main.js --socket PATH [--keep-alive-ms N] [--perf-ring-pages N] [--watch-stdin]
  *
- * Prints `listening PATH` once clients may connect. Stops its bpftrace sessions and exits on
+ * PATH's directory is created with mode 0700 if missing, else must be yours and closed to others;
+ * the socket is 0600 (server.ts). Prints `listening PATH` once clients may connect. Stops its bpftrace sessions and exits on
  * SIGTERM or SIGINT, and with --watch-stdin also when its stdin reaches EOF: the launcher holds
  * the other end of that pipe, so the kernel closes it when the launcher dies, however it dies.
  */

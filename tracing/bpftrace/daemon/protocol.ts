@@ -82,8 +82,15 @@ export function toWireError(error: unknown): WireError {
 
 export const fromWireError = (e: WireError): HarnessError => new HarnessError(e.code, e.message, { fix: e.fix, evidence: e.evidence });
 
-/** Calls `handle` with each JSON line the socket receives; a line that is not JSON ends the connection. */
-export function onMessages<M>(socket: Socket, handle: (message: M) => void): void {
+/** A client's requests are small (an acquire is a path and a few tracepoint names); a longer line is an attack or a bug. */
+export const MAX_CLIENT_LINE_BYTES = 64 * 1024;
+
+/**
+ * Calls `handle` with each JSON line the socket receives; a line that is not JSON ends the
+ * connection. With `maxLineBytes`, a line that grows past it (an endless line would otherwise
+ * grow the buffer without bound) calls `onOversize` and ends the connection.
+ */
+export function onMessages<M>(socket: Socket, handle: (message: M) => void, limit?: { maxLineBytes: number; onOversize(): void }): void {
   let buffer = '';
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
@@ -92,6 +99,7 @@ export function onMessages<M>(socket: Socket, handle: (message: M) => void): voi
     while ((nl = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
+      if (limit && Buffer.byteLength(line) > limit.maxLineBytes) return oversize();
       if (line.trim() === '') continue;
       let message: M;
       try {
@@ -102,7 +110,14 @@ export function onMessages<M>(socket: Socket, handle: (message: M) => void): voi
       }
       handle(message);
     }
+    if (limit && Buffer.byteLength(buffer) > limit.maxLineBytes) oversize();
   });
+  function oversize(): void {
+    buffer = '';
+    socket.removeAllListeners('data');
+    socket.pause();
+    limit!.onOversize();
+  }
 }
 
 /**

@@ -4,11 +4,14 @@
  * records, loss and failure are pushed down that client's connection; a connection that closes,
  * however it closes, releases its leases.
  */
-import { existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { HarnessError } from '../../../harness/common/errors.js';
+import { readProbeNotesCached } from '../../elf-notes.js';
 import { SessionPool, type PoolLease, type PoolRequest } from '../pool.js';
 import {
+  MAX_CLIENT_LINE_BYTES,
   messageWriter,
   onMessages,
   PROTOCOL_VERSION,
@@ -51,9 +54,63 @@ function snapshotOf(lease: PoolLease): LeaseSnapshot {
   };
 }
 
-/** A socket file nobody answers on is left over from a daemon that died: safe to replace. */
+const myUid = (): number => process.getuid?.() ?? 0;
+
+/**
+ * The socket's directory: created here with mode 0700, or, if it exists, ours and closed to
+ * everyone else. Only this user (and root) can then reach the socket, whatever the umask;
+ * a daemon run as root answers nobody else.
+ */
+/** Returns whether it created the directory (then stop() removes it again). */
+function preparePrivateDir(socketPath: string): boolean {
+  const dir = dirname(socketPath);
+  const fix = `pass a --socket path in a directory only you can access (it is created with mode 0700 when missing), e.g. --socket /run/user/$(id -u)/regtest-tracer/daemon.sock`;
+  let created = false;
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    created = true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new HarnessError('TRACER_FAILED', `the tracer daemon cannot create ${dir}: ${(error as Error).message}`, { fix, cause: error });
+    }
+  }
+  const info = lstatSync(dir);
+  const problem = info.isSymbolicLink() || !info.isDirectory()
+    ? 'is not a directory'
+    : info.uid !== myUid()
+      ? `is owned by uid ${info.uid}`
+      : (info.mode & 0o077) !== 0
+        ? `is open to other users (mode ${(info.mode & 0o777).toString(8)})`
+        : undefined;
+  if (problem) throw new HarnessError('TRACER_FAILED', `refusing to put the tracer daemon's socket in ${dir}: it ${problem}`, { fix });
+  return created;
+}
+
+/** Whether `path` is a socket this user owns (the only kind of file the daemon ever removes). */
+function isOwnSocket(path: string): boolean {
+  try {
+    const info = lstatSync(path);
+    return info.isSocket() && info.uid === myUid();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A socket file of ours that nobody answers on is left over from a daemon that died: safe to
+ * replace. Anything else at that path (a regular file, a symlink, someone else's socket) is refused.
+ */
 async function removeStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
+  try {
+    lstatSync(path);
+  } catch {
+    return; // nothing there
+  }
+  if (!isOwnSocket(path)) {
+    throw new HarnessError('TRACER_FAILED', `${path} exists and is not a socket of yours: the tracer daemon will not remove it`, {
+      fix: 'pick another --socket path, or remove that file yourself if it is debris',
+    });
+  }
   const answered = await new Promise<boolean>((resolve) => {
     const probe = createConnection(path);
     probe.once('connect', () => {
@@ -97,6 +154,7 @@ export async function startTracerServer(options: TracerServerOptions): Promise<T
     leases: [...connections].reduce((n, c) => n + c.leaseCount, 0),
   });
 
+  const createdDir = preparePrivateDir(options.socketPath);
   await removeStaleSocket(options.socketPath);
   const server: Server = createServer((socket) => {
     const connection = new Connection(socket, pool, status);
@@ -113,8 +171,15 @@ export async function startTracerServer(options: TracerServerOptions): Promise<T
         cause: error,
       })),
     );
-    server.listen(options.socketPath, () => resolve());
+    // Created 0600 (umask 0177 for the bind), not whatever the caller's umask allows.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(options.socketPath, () => resolve());
+    } finally {
+      process.umask(umask);
+    }
   });
+  chmodSync(options.socketPath, 0o600);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -129,9 +194,33 @@ export async function startTracerServer(options: TracerServerOptions): Promise<T
         await pool.shutdown();
         await closed;
         // server.close() unlinks the socket; a crash between listen and here may not have.
-        if (existsSync(options.socketPath)) unlinkSync(options.socketPath);
+        if (isOwnSocket(options.socketPath)) unlinkSync(options.socketPath);
+        if (createdDir) try {
+          rmdirSync(dirname(options.socketPath));
+        } catch {
+          // not empty (someone else's files): leave it
+        }
       })()),
   };
+}
+
+/**
+ * The daemon may run as root: it must not tell a client why a file cannot be traced (missing,
+ * unreadable, not ELF...), or it answers "does this file exist?" for anyone who can connect.
+ * The client reads the probe notes itself first (RemotePool.probeNotes in client.ts), with its
+ * own rights, and gets the precise error there; the daemon answers only "cannot trace".
+ */
+async function untraceableReason(elfPath: unknown): Promise<void> {
+  const refuse = () =>
+    new HarnessError('TRACER_FAILED', `the tracer daemon cannot trace ${JSON.stringify(elfPath)}`, {
+      fix: 'read its probe notes in your own process first (RemotePool does): that error says why',
+    });
+  if (typeof elfPath !== 'string' || !isAbsolute(elfPath)) throw refuse();
+  try {
+    await readProbeNotesCached(elfPath);
+  } catch {
+    throw refuse();
+  }
 }
 
 /** One client: its leases, keyed by the id of the acquire that made them. */
@@ -147,7 +236,9 @@ class Connection {
     socket.once('close', () => (this.closed = true));
     this.send({ op: 'hello', protocol: PROTOCOL_VERSION, pid: process.pid });
     // One malformed line must cost that client an error reply, never the daemon every worker shares.
-    onMessages<ClientMessage>(socket, (message) => {
+    onMessages<ClientMessage>(
+      socket,
+      (message) => {
       if (typeof message !== 'object' || message === null || typeof (message as { op?: unknown }).op !== 'string') {
         this.send({ op: 'error', id: -1, error: toWireError(new HarnessError('BAD_OPTION', `the tracer daemon got a malformed message: ${JSON.stringify(message)}`, { fix: 'use RemotePool (tracing/bpftrace/daemon/client.ts) to talk to the daemon' })) } as ServerMessage);
         return;
@@ -155,7 +246,16 @@ class Connection {
       this.handle(message).catch((error: unknown) => {
         this.send({ op: 'error', id: (message as { id?: number }).id ?? -1, error: toWireError(error instanceof HarnessError ? error : new HarnessError('TRACER_FAILED', String(error), { fix: 'see the tracer daemon diagnostics' })) } as ServerMessage);
       });
-    });
+      },
+      {
+        maxLineBytes: MAX_CLIENT_LINE_BYTES,
+        onOversize: () => {
+          this.send({ op: 'error', id: -1, error: { code: 'BAD_OPTION', message: `the tracer daemon got a line longer than ${MAX_CLIENT_LINE_BYTES} bytes: connection closed`, fix: 'use RemotePool (tracing/bpftrace/daemon/client.ts) to talk to the daemon' } });
+          // Flush the error, then drop the connection whatever the client keeps sending.
+          process.nextTick(() => socket.end(() => socket.destroy()));
+        },
+      },
+    );
   }
 
   get leaseCount(): number {
@@ -209,12 +309,12 @@ class Connection {
   }
 
   private acquire(id: number, request: PoolRequest): Promise<void> {
-    const acquiring = this.pool
-      .acquire(request, {
+    const acquiring = untraceableReason(request.elfPath)
+      .then(() => this.pool.acquire(request, {
         record: (record) => this.send({ op: 'record', lease: id, record: toWireRecord(record) }),
         lost: (count, total) => this.send({ op: 'lost', lease: id, count, total }),
         failed: (error) => this.send({ op: 'failed', lease: id, error: toWireError(error) }),
-      })
+      }))
       .then(
         async (lease) => {
           // The client left while bpftrace was attaching: nobody will release this lease but us.
