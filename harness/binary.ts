@@ -8,6 +8,7 @@ import { findCachedDebian, provisionDebian } from './provision/debian.js';
 import { DEFAULT_RELEASE_VERSION, findCachedRelease, provisionRelease, validateReleaseVersion } from './provision/release.js';
 import { describeVerification } from './provision/signature.js';
 import { readSidecarElf, WRAPPER_MARKER } from './provision/sidecar.js';
+import { DEFAULT_TIMEOUTS } from './common/timing.js';
 
 /** Where a bitcoind came from, in resolution order. */
 export type BinarySource = 'flag' | 'env' | 'path' | 'cache' | 'release' | 'debian';
@@ -27,7 +28,8 @@ export interface BitcoindBinary {
   reason: string;
 }
 
-const VERSION_TIMEOUT_MS = 10_000;
+/** A `--version` run (harness/common/timing.ts). */
+const VERSION_TIMEOUT_MS = DEFAULT_TIMEOUTS.probeProcess;
 /** "Bitcoin Core daemon version v29.0.0", "Bitcoin Knots daemon version v29.4.3.knots…", older "Bitcoin Core version v25.0.0". */
 const VERSION_LINE = /^Bitcoin (Core|Knots) (?:[Dd]aemon )?version v?(\d+\.\d+(?:\.\d+)*)/;
 const POINT_AT_BITCOIND = 'point --bitcoind (or the BITCOIND environment variable) at a bitcoind binary';

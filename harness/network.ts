@@ -13,6 +13,7 @@ import type { ConnectMode, NetworkOptions } from './network-options.js';
 import { BitcoinNode } from './node.js';
 import { TestPeers, type AddListeningPeerOptions, type AddPeerOptions, type NetworkPeer } from './p2p/network-peers.js';
 import { PeerDirectory } from './peer-directory.js';
+import { dial, dialTargets, redirectDialersOfMovedNodes } from './topology-dial.js';
 import { parseTopology, type Edge } from './topology.js';
 
 export type { ConnectMode, NetworkOptions } from './network-options.js';
@@ -45,8 +46,7 @@ export class Network {
   private readonly exitListeners = new Set<(node: BitcoinNode, exit: ExitInfo) => void>();
   private disposed: Promise<void> | undefined;
 
-  private constructor(options: NetworkOptions, binary: BitcoindBinary, directory: NetworkDir, edges: Edge[]) {
-    const timing = makeTiming({ signal: options.signal, timeoutFactor: options.timeoutFactor });
+  private constructor(options: NetworkOptions, timing: Timing, binary: BitcoindBinary, directory: NetworkDir, edges: Edge[]) {
     this.timing = timing;
     this.chain = new ChainActions({ node: (i) => this.node(i), runningNodes: () => this.nodes.filter((n) => n.running), timing });
     this.options = options;
@@ -86,7 +86,8 @@ export class Network {
   static async start(options: NetworkOptions): Promise<Network> {
     const edges = parseTopology(options.topology ?? 'line', options.nodes);
     const binary = typeof options.bitcoind === 'object' ? options.bitcoind : await resolveBitcoind(options.bitcoind === undefined ? {} : { bitcoind: options.bitcoind });
-    const network = new Network(options, binary, await makeNetworkDir(options.rootDir, options.keep ?? false), edges);
+    const timing = makeTiming({ signal: options.signal, timeoutFactor: options.timeoutFactor }); // a bad factor fails before anything exists
+    const network = new Network(options, timing, binary, await makeNetworkDir(options.rootDir, options.keep ?? false), edges);
     trackForSignals(network);
     try {
       await network.boot();
@@ -100,7 +101,7 @@ export class Network {
   private async boot(): Promise<void> {
     const signal = this.timing.signal;
     await Promise.all(this.nodes.map((node) => node.reservePorts()));
-    if (this.connectMode === 'startup') for (const node of this.nodes) node.setConnect(this.dialTargets(node.index));
+    if (this.connectMode === 'startup') for (const node of this.nodes) node.setConnect(dialTargets(this, node.index));
     // A tracer that can see processes before they exist (bpftrace in path mode) goes live before
     // the first connection: with -connect= that is the spawn, so it goes live first; with addnode
     // it attaches while the nodes start (the barrier is before the dial, not before the spawn).
@@ -117,24 +118,11 @@ export class Network {
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     signal?.throwIfAborted();
-    if (this.connectMode === 'startup') await this.redirectDialersOfMovedNodes(planned);
+    if (this.connectMode === 'startup') await redirectDialersOfMovedNodes(this, planned);
     if (this.tracer) await this.tracer.attach(this.nodes.map((n) => this.peers.target(n)), this.trace, this.startedAtNs);
     signal?.throwIfAborted();
-    if (this.connectMode === 'rpc') await Promise.all(this.edges.map((edge) => this.dial(edge)));
+    if (this.connectMode === 'rpc') await Promise.all(this.edges.map((edge) => dial(this, edge)));
     await this.waitForHandshakes();
-  }
-
-  private dialTargets(index: number): string[] {
-    return this.edges.filter((e) => e.from === index).map((e) => this.node(e.to).p2pAddress);
-  }
-
-  /** A node that had to move to fresh ports during start-up (port taken): its dialers restart with the new address. */
-  private async redirectDialersOfMovedNodes(planned: readonly string[]): Promise<void> {
-    const moved = this.nodes.filter((node) => node.p2pAddress !== planned[node.index]).map((node) => node.index);
-    for (const index of new Set(this.edges.filter((e) => moved.includes(e.to)).map((e) => e.from))) {
-      this.node(index).setConnect(this.dialTargets(index));
-      await this.node(index).restart();
-    }
   }
 
   node(index: number): BitcoinNode {
@@ -166,10 +154,6 @@ export class Network {
     return () => this.exitListeners.delete(listener);
   }
 
-  private async dial(edge: Edge): Promise<void> {
-    await this.node(edge.from).rpc.call('addnode', this.node(edge.to).p2pAddress, 'onetry');
-  }
-
   private get handshakeScope() {
     return { node: (i: number) => this.node(i), trace: this.trace, traced: this.tracer !== undefined, timing: this.timing };
   }
@@ -193,7 +177,7 @@ export class Network {
   /** Dial one edge again (`addnode … onetry`) and wait for the new connection's handshake. */
   async reconnect(edge: Edge): Promise<void> {
     const before = this.connectionCount(edge);
-    await this.dial(edge);
+    await dial(this, edge);
     await this.waitForHandshake(edge, this.tracer ? before + 1 : 'last');
   }
 
@@ -204,13 +188,14 @@ export class Network {
 
   /** Start a stopped node again and restore its edges (rpc mode dials again; startup mode's -connect does it itself). */
   async startNode(index: number): Promise<void> {
+    if (this.disposed) throw new HarnessError('BAD_OPTION', `startNode(${index}) on a network that was disposed`, { fix: 'start nodes only while the network is alive (before dispose / the end of `await using`)' });
     const node = this.node(index);
     const edges = this.edges.filter((e) => (e.from === index || e.to === index) && this.node(e.from === index ? e.to : e.from).running);
     // Count before starting: with -connect the new handshake can be traced before start() returns.
     const before = new Map(edges.map((edge) => [edge, this.connectionCount(edge)]));
     await node.start();
     if (this.tracer) await this.tracer.addTarget(this.peers.target(node));
-    if (this.connectMode === 'rpc') await Promise.all(edges.map((edge) => this.dial(edge)));
+    if (this.connectMode === 'rpc') await Promise.all(edges.map((edge) => dial(this, edge)));
     await Promise.all(edges.map((edge) => this.waitForHandshake(edge, this.tracer ? before.get(edge)! + 1 : 'last')));
   }
 

@@ -108,13 +108,17 @@ export class BitcoinNode {
     if (this.options.ports) {
       this.p2pPort = this.options.ports.p2p;
       this.rpcPort = this.options.ports.rpc;
-      this.rpcClient = new Rpc({ host: '127.0.0.1', port: this.rpcPort, username: this.credentials.user, password: this.credentials.password });
+      this.rpcClient = this.makeRpc();
       return;
     }
     const [p2p, rpc] = await allocatePorts(2);
     this.p2pPort = p2p!;
     this.rpcPort = rpc!;
-    this.rpcClient = new Rpc({ host: '127.0.0.1', port: this.rpcPort, username: this.credentials.user, password: this.credentials.password });
+    this.rpcClient = this.makeRpc();
+  }
+
+  private makeRpc(): Rpc {
+    return new Rpc({ host: '127.0.0.1', port: this.rpcPort, username: this.credentials.user, password: this.credentials.password }, budget(this.timing, 'rpcCall'));
   }
 
   private releasePortClaims(): void {
@@ -133,6 +137,7 @@ export class BitcoinNode {
 
   /** Spawn bitcoind and wait until RPC answers. Retries on fresh ports if a port was taken meanwhile. */
   async start(): Promise<void> {
+    this.timing.signal?.throwIfAborted(); // an action still running after Ctrl-C must not bring a node back
     await this.createDatadir();
     for (let attempt = 1; ; attempt++) {
       await this.reservePorts();
@@ -176,7 +181,7 @@ export class BitcoinNode {
 
     let child: ChildProcessHandle;
     try {
-      child = await ChildProcessHandle.spawn(this.name, this.binary.path, [`-datadir=${this.datadir}`], { env: { LC_ALL: 'C' } });
+      child = await ChildProcessHandle.spawn(this.name, this.binary.path, [`-datadir=${this.datadir}`], { env: { ...process.env, LC_ALL: 'C' } });
     } catch (error) {
       throw new HarnessError('BINARY_NOT_EXECUTABLE', `${this.name}: cannot start ${this.binary.path}: ${(error as Error).message}`, {
         fix: 'check that the bitcoind path is executable (regtest-harness provision prints a working one)',

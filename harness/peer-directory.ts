@@ -21,6 +21,7 @@ export class PeerDirectory {
   private readonly resolved = new Map<string, Promise<ResolvedPeer | undefined>>();
   /** Per pid, the getpeerinfo call in flight (or the last answer), shared by concurrent lookups. */
   private readonly listings = new Map<number, Promise<readonly PeerInfo[]>>();
+  private readonly inFlight = new Map<number, Promise<readonly PeerInfo[]>>();
 
   constructor(
     private readonly nodes: () => readonly BitcoinNode[],
@@ -53,13 +54,24 @@ export class PeerDirectory {
     return found;
   }
 
-  /** The node's peer matching `match`: from the last listing, else from a fresh one (a newer peer). */
+  /**
+   * The node's peer matching `match`: from the last listing, else from a fresh one (a newer peer).
+   * A fresh listing asked for while another is in flight is that one.
+   */
   private async findPeer(node: BitcoinNode, pid: number, match: (peer: PeerInfo) => boolean): Promise<PeerInfo | undefined> {
     const cached = this.listings.get(pid);
     const hit = cached && (await cached).find(match);
     if (hit) return hit;
-    const fresh = node.running && node.pid === pid ? node.rpc.call('getpeerinfo').then((l) => l as PeerInfo[], () => [] as PeerInfo[]) : Promise.resolve([] as PeerInfo[]);
-    this.listings.set(pid, fresh);
+    let fresh = this.inFlight.get(pid);
+    if (!fresh || fresh === cached) {
+      fresh = node.running && node.pid === pid ? node.rpc.call('getpeerinfo').then((l) => l as PeerInfo[], () => [] as PeerInfo[]) : Promise.resolve([] as PeerInfo[]);
+      const asked = fresh;
+      this.inFlight.set(pid, asked);
+      void asked.then(() => {
+        if (this.inFlight.get(pid) === asked) this.inFlight.delete(pid);
+      });
+      this.listings.set(pid, asked);
+    }
     return (await fresh).find(match);
   }
 

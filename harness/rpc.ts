@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { HarnessError } from './common/errors.js';
+import { DEFAULT_TIMEOUTS } from './common/timing.js';
 import type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';
 
 export type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';
@@ -41,7 +42,8 @@ export class Rpc {
 
   constructor(
     private readonly endpoint: RpcEndpoint,
-    private readonly timeoutMs = 60_000,
+    /** Per call (DEFAULT_TIMEOUTS.rpcCall in harness/common/timing.ts, scaled by the node's timing). */
+    private readonly timeoutMs: number = DEFAULT_TIMEOUTS.rpcCall,
   ) {}
 
   private client(wallet: string | undefined): InstanceType<typeof BitcoinCoreClient> {

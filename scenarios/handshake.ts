@@ -25,7 +25,7 @@ export async function settleHandshake(context: ScenarioContext, edge: Edge, occu
       const before = occurrence === 'last' ? 0 : trace.messages({ node: node!, peer_node: peer!, direction: 'in', msg_type: 'pong' }).length;
       return trace.waitFor(
         (e) => e.tracepoint === 'net:inbound_message' && e.node === node && e.peer_node === peer && e.args.msg_type === 'pong' && trace.messages({ node: node!, peer_node: peer!, direction: 'in', msg_type: 'pong' }).length > before,
-        { description: `node${node} to receive a pong from node${peer}`, timeoutMs: 30_000 },
+        { description: `node${node} to receive a pong from node${peer}` },
       );
     }),
   );

@@ -25,8 +25,10 @@ export interface RunScenarioOptions {
   rootDir?: string;
   /** Allow trace loss (bpftrace "Lost N events") instead of failing. */
   allowTraceLoss?: boolean;
-  /** Ctrl-C: stops between phases; the network is disposed and the abort reason thrown. */
+  /** Ctrl-C: ends every wait at once; the network is disposed and the abort reason thrown. */
   signal?: AbortSignal;
+  /** Multiplies every timeout of the run (default: REGTEST_HARNESS_TIMEOUT_FACTOR, else 1). */
+  timeoutFactor?: number;
   /** Network options that win over the scenario's own (e.g. forcing v2 transport on a v1 scenario). */
   networkOverrides?: Partial<Pick<NetworkOptions, 'v2transport' | 'fastRelay' | 'extraArgs'>>;
 }
@@ -87,6 +89,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     ...scenario.networkOptions?.(nodes),
     ...options.networkOverrides,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutFactor === undefined ? {} : { timeoutFactor: options.timeoutFactor }),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
   try {

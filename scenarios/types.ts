@@ -15,7 +15,7 @@ export interface ScenarioContext {
   edges: readonly Edge[];
   /** Progress lines for humans (stderr in the CLI, silent in specs unless asked). */
   log: (line: string) => void;
-  /** Aborted on Ctrl-C: pass it to long waits (trace.waitFor's signal option). */
+  /** Aborted on Ctrl-C. The network's waits and the trace's already honour it; pass it to waits of your own. */
   signal?: AbortSignal;
 }
 

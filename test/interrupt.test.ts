@@ -26,14 +26,17 @@ describe.skipIf(bitcoindSkipReason() || buildSkipReason())('SIGINT during `run t
       const child = execa(process.execPath, [builtCli(), 'run', 'tx-relay', '--tracer', 'log', '--json', '--datadir-root', root, '--bitcoind', binary.path], { reject: false });
       const lines = createInterface({ input: child.stdout! });
       let interrupted = false;
+      let pids: number[] = [];
       for await (const line of lines) {
         if (!interrupted && point.when(JSON.parse(line))) {
           interrupted = true;
+          // Its nodes, taken while they surely run: a leaked one would be re-parented later.
+          pids = processesNamed('bitcoind').filter((p) => p.ppid === child.pid).map((p) => p.pid);
           child.kill('SIGINT');
         }
       }
-      const pids = processesNamed('bitcoind').filter((p) => p.ppid === child.pid).map((p) => p.pid);
       const result = await child;
+      expect(pids, 'the run had two nodes when it was interrupted').toHaveLength(2);
       expect(interrupted, 'the run never reached the point of interruption').toBe(true);
       expect(result.exitCode, result.stderr).toBe(130);
       expect(result.stderr).toContain('interrupted');

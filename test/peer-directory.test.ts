@@ -29,6 +29,8 @@ describe('PeerDirectory', () => {
     expect(a).toMatchObject({ peerNode: 1, info: { id: inboundId, inbound: true } });
     expect(await dialer.resolvePeer(outboundId)).toMatchObject({ peerNode: 0, info: { inbound: false, addr: network.node(0).p2pAddress } });
     const asked = Object.fromEntries(calls);
+    // node 0 listed once (its inbound peer); node 1 once (is it the dialer? its listing then also answers its own lookup).
+    expect(asked).toEqual({ 0: 1, 1: 1 });
     await listener.resolvePeer(inboundId);
     await dialer.resolvePeer(outboundId);
     expect(Object.fromEntries(calls)).toEqual(asked);

@@ -13,7 +13,11 @@ export class OrderedDelivery<T> {
 
   /** Queue an item that is ready, or will be; it is delivered after everything queued before it. */
   push(item: T | Promise<T>): void {
-    this.tail = this.tail.then(() => item).then(this.deliver, this.failed);
+    const settled = Promise.resolve(item);
+    // Handled now: a lookup that fails while an earlier one is still pending must not surface as
+    // an unhandled rejection; its failure is reported when its turn comes.
+    settled.catch(() => undefined);
+    this.tail = this.tail.then(() => settled).then(this.deliver, this.failed);
   }
 
   /** Resolves once everything queued so far was delivered (or failed). */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants as fs, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { isProcessAlive } from './child-process/signal.js';
 import { HarnessError } from './errors.js';
 
 /**
@@ -18,14 +19,8 @@ import { HarnessError } from './errors.js';
 
 const MAX_LOCK_BYTES = 64;
 
-export function pidIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // it exists, but is someone else's
-  }
-}
+/** Whether a lock's owner still runs (harness/common/child-process/signal.ts). */
+export const pidIsAlive = isProcessAlive;
 
 const myUid = (): number => process.getuid?.() ?? 0;
 

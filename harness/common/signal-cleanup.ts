@@ -2,7 +2,7 @@
  * SIGINT/SIGTERM while networks are alive: dispose them all, then let the signal do what it
  * would have done. Installed only while something is alive, and only when nobody else (a CLI
  * command, the user's code) listens for the signal — then that listener owns shutdown.
- * A SIGKILL skips all of this; harness/common/reaper.ts covers that case.
+ * A SIGKILL skips all of this; harness/common/child-process/reaper.ts covers that case.
  */
 interface Disposable {
   dispose(): Promise<void>;

@@ -27,10 +27,12 @@ export const DEFAULT_TIMEOUTS = {
   event: 30_000,
   /** Every node reaching a tip. */
   blockSync: 60_000,
-  /** One RPC call. */
-  rpcCall: 60_000,
+  /** One RPC call: longer than any wait bitcoind itself is asked to do (blockSync's `waitforblock`). */
+  rpcCall: 90_000,
   /** bpftrace compiles and attaches its probes. */
   tracerAttach: 30_000,
+  /** bpftrace's flush records come back from every CPU (what the probes wrote is read). */
+  traceFlush: 5_000,
   /** A short helper process (`-version`, `bpftrace --version`). */
   probeProcess: 10_000,
 } as const;
@@ -72,7 +74,7 @@ export function abortable(timing: Timing): { signal?: AbortSignal } {
   return timing.signal ? { signal: timing.signal } : {};
 }
 
-/** A timer that does not keep the process alive, cleared by the returned function. */
+/** A pause that ends early, with the signal's reason, when the signal aborts. */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -84,7 +86,6 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    timer.unref?.();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

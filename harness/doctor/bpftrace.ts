@@ -7,8 +7,10 @@ import { tracerPrivilege, type Privilege } from '../../tracing/bpftrace/session.
 import { locateBpftrace, supportsOneBody, type LocatedBpftrace } from '../../tracing/bpftrace/locate.js';
 import { missing, ok, type CheckResult } from './check.js';
 import { checkSudoMode, SUDOERS_HINT } from './sudo.js';
+import { DEFAULT_TIMEOUTS } from '../common/timing.js';
 
-const VERSION_TIMEOUT_MS = 10_000;
+/** A `--version` run (harness/common/timing.ts). */
+const VERSION_TIMEOUT_MS = DEFAULT_TIMEOUTS.probeProcess;
 const USE_LOG_TRACER = 'or use --tracer log (debug.log; works with any bitcoind)';
 
 export interface BpftraceFacts {

@@ -11,12 +11,14 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { defaultCacheDir, privateRootDir } from '../../harness/common/cache-dir.js';
 import { compareVersions } from '../../harness/common/version.js';
+import { DEFAULT_TIMEOUTS } from '../../harness/common/timing.js';
 
 export const BPFTRACE_ENV = 'REGTEST_HARNESS_BPFTRACE';
 const PRIVATE_PACKAGE = 'bpftrace';
 /** From this version on, one probe body fits every string and a payload of up to max_strlen bytes. */
 export const ONE_BODY_MIN_VERSION = '0.20';
-const VERSION_TIMEOUT_MS = 10_000;
+/** A `--version` run (harness/common/timing.ts). */
+const VERSION_TIMEOUT_MS = DEFAULT_TIMEOUTS.probeProcess;
 
 export type BpftraceSource = 'env' | 'private-root' | 'system';
 

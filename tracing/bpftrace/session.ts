@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { ChildExitedError, ChildProcessHandle, ReadyTimeoutError } from '../../harness/common/child-process/index.js';
 import { HarnessError } from '../../harness/common/errors.js';
-import { DEFAULT_TIMEOUTS } from '../../harness/common/timing.js';
+import { budget, DEFAULT_TIMEOUTS, makeTiming } from '../../harness/common/timing.js';
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
 import { locateBpftrace } from './locate.js';
@@ -101,7 +101,7 @@ export function tracerPrivilege(): Privilege {
   }
   if (hasTracingCapabilities(status)) return (privilegeMemo = { kind: 'capabilities' });
   const sudo = findOnPath('sudo');
-  if (sudo && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', timeout: 5000 }).status === 0) return (privilegeMemo = { kind: 'sudo' });
+  if (sudo && spawnSync(sudo, ['-n', 'true'], { stdio: 'ignore', timeout: DEFAULT_TIMEOUTS.probeProcess }).status === 0) return (privilegeMemo = { kind: 'sudo' });
   return (privilegeMemo = { kind: 'none', reason: sudo ? 'not root, no CAP_BPF+CAP_PERFMON, and `sudo -n` needs a password' : 'not root, no CAP_BPF+CAP_PERFMON, and sudo is not installed' });
 }
 
@@ -119,7 +119,7 @@ function permissionError(reason: string): HarnessError {
 /** Mounts tracefs when missing (as root): without it bpftrace 0.17 cannot detach cleanly. */
 function ensureTracefs(privilege: Privilege): void {
   if (privilege.kind !== 'root' || existsSync(`${TRACEFS}/uprobe_events`)) return;
-  spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { stdio: 'ignore', timeout: 5000 });
+  spawnSync('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { stdio: 'ignore', timeout: DEFAULT_TIMEOUTS.probeProcess });
 }
 
 export class BpftraceSession {
@@ -254,7 +254,7 @@ export class BpftraceSession {
       }
     });
 
-    const timeoutMs = this.options.readyTimeoutMs ?? DEFAULT_TIMEOUTS.tracerAttach;
+    const timeoutMs = this.options.readyTimeoutMs ?? budget(makeTiming(), 'tracerAttach');
     try {
       await child.ready(() => barrier, { timeoutMs, what: 'the probe attach' });
     } catch (error) {
@@ -281,7 +281,7 @@ export class BpftraceSession {
    * a flush record is written on every CPU (see FLUSH_PID) and waited for.
    * Resolves false when a CPU's flush did not come back within the timeout.
    */
-  async sync(timeoutMs = 5000): Promise<boolean> {
+  async sync(timeoutMs: number = DEFAULT_TIMEOUTS.traceFlush): Promise<boolean> {
     if (!this.running) return false;
     const targets = new Map<number, number>();
     let failedCpus = 0;

@@ -258,6 +258,7 @@ export class UsdtTracer implements Tracer {
     this.byPid.clear();
     this.pending = [];
     this.pendingDropped.clear();
+    this.deliveries.clear(); // the next attach delivers to its own sink
     this.sink = undefined;
   }
 
