@@ -1,6 +1,7 @@
 /** regtest-harness: the public API. */
 export { Network, type NetworkOptions, type ConnectMode } from './network.js';
 export { BitcoinNode, type NodeOptions } from './node.js';
+export { MAX_NODES } from './node-count.js';
 export { Rpc, RpcError } from './rpc.js';
 export type * from './rpc-types.js';
 export { parseTopology, shapeEdges, formatEdge, TOPOLOGY_SHAPES, type Edge, type TopologyShape } from './topology.js';

@@ -45,6 +45,7 @@ export class Network {
   readonly testPeers: TestPeers;
   private readonly exitListeners = new Set<(node: BitcoinNode, exit: ExitInfo) => void>();
   private disposed: Promise<void> | undefined;
+  private keepRequested = false;
 
   private constructor(options: NetworkOptions, timing: Timing, binary: BitcoindBinary, directory: NetworkDir, edges: Edge[]) {
     this.timing = timing;
@@ -138,9 +139,15 @@ export class Network {
     return this.directory.path;
   }
 
-  /** Whether the datadirs stay after dispose. */
+  /** Whether the datadirs stay after dispose (the `keep` option, or keepDatadirs()). */
   get kept(): boolean {
-    return this.options.keep ?? false;
+    return (this.options.keep ?? false) || this.keepRequested;
+  }
+
+  /** Keep the datadirs after all when disposing (e.g. a node crashed, for inspection); `dir` says where. */
+  keepDatadirs(): void {
+    this.keepRequested = true;
+    this.directory.keep();
   }
 
   /** Aborted when the run is interrupted; every wait of the network already honours it. */

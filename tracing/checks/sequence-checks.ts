@@ -202,6 +202,29 @@ export function checkSends(view: ConnectionView, role: Role, msgType: string): C
 }
 
 /**
+ * The side never sent `msgType`. A side none of whose sends was traced (the connection was never
+ * made or never traced, or the tracer missed its outbound messages) FAILS, naming why: "never"
+ * on nothing observed would hold vacuously.
+ */
+export function checkNeverSends(view: ConnectionView, role: Role, msgType: string, claim?: string): CheckResult {
+  const sends = checkSends(view, role, msgType);
+  const side = view.side(role);
+  const sentence = claim ?? `${side.label} never sends '${msgType}'`;
+  if (side.sent().length === 0) return { pass: false, claim: sentence, finding: untracedSends(view, role), report: sends.report };
+  return { ...sends, pass: !sends.pass, claim: sentence, finding: sends.pass ? sends.finding : 'it did not' };
+}
+
+/** Why a side's sends cannot support a "never": nothing of the connection, or nothing it sent, was traced. */
+function untracedSends(view: ConnectionView, role: Role): string {
+  const side = view.side(role);
+  const vacuous = `so "never sends" would hold vacuously`;
+  if (side.events.length === 0) {
+    return `connection ${view.label} was never traced on node${side.node}: no message of it was observed, ${vacuous} (was the connection made, and the tracer attached before it?)`;
+  }
+  return `nothing ${side.label} sent on ${view.label} was traced (only ${side.received().length} received message(s)), ${vacuous} (the tracer may be missing outbound messages)`;
+}
+
+/**
  * First free row of a side-by-side table. A message never sent is shown there: any higher row
  * would sit next to an unrelated message of the other side.
  */

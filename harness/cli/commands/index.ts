@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { cliCommand } from './cli.js';
 import { conformanceCommand } from './conformance.js';
 import { doctorCommand } from './doctor.js';
 import { probesCommand } from './probes.js';
@@ -8,4 +9,4 @@ import { runCommand } from './run.js';
 import { scenariosCommand } from './scenarios.js';
 
 /** Every CLI command, in the order --help lists them. */
-export const commands: Command[] = [provisionCommand, upCommand, runCommand, scenariosCommand, probesCommand, conformanceCommand, doctorCommand];
+export const commands: Command[] = [provisionCommand, upCommand, cliCommand, runCommand, scenariosCommand, probesCommand, conformanceCommand, doctorCommand];
