@@ -12,3 +12,4 @@ export { chooseTracer, parseTracerChoice, TRACER_CHOICES, type TracerChoice, typ
 export { runConformance, type ConformanceOptions } from './conformance/run.js';
 export { formatMatrix, conformanceJson, renderConformanceHtml, conformanceOk } from './conformance/report.js';
 export type { ConformanceReport, BinaryConformance, TracepointConformance } from './conformance/types.js';
+export * from './p2p/index.js';

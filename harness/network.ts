@@ -11,6 +11,7 @@ import { waitForEdgeDropped, waitForEdgeHandshake } from './handshake-wait.js';
 import { makeNetworkDir, type NetworkDir } from './network-dir.js';
 import type { ConnectMode, NetworkOptions } from './network-options.js';
 import { BitcoinNode } from './node.js';
+import { TestPeers, type AddListeningPeerOptions, type AddPeerOptions, type NetworkPeer } from './p2p/network-peers.js';
 import { PeerDirectory } from './peer-directory.js';
 import { dial, dialTargets, redirectDialersOfMovedNodes } from './topology-dial.js';
 import { parseTopology, type Edge } from './topology.js';
@@ -40,6 +41,8 @@ export class Network {
   private readonly options: NetworkOptions;
   private readonly directory: NetworkDir;
   private readonly peers: PeerDirectory;
+  /** TypeScript test peers attached to the nodes (harness/p2p/network-peers.ts). */
+  readonly testPeers: TestPeers;
   private readonly exitListeners = new Set<(node: BitcoinNode, exit: ExitInfo) => void>();
   private disposed: Promise<void> | undefined;
   private keepRequested = false;
@@ -57,7 +60,8 @@ export class Network {
     this.trace = new Trace({ allowLoss: options.allowTraceLoss ?? false, timing });
     if (options.onEvent) this.trace.subscribe(options.onEvent);
     this.nodes = Array.from({ length: options.nodes }, (_, index) => this.makeNode(index));
-    this.peers = new PeerDirectory(() => this.nodes);
+    this.testPeers = new TestPeers(this);
+    this.peers = new PeerDirectory(() => this.nodes, this.testPeers);
   }
 
   private makeNode(index: number): BitcoinNode {
@@ -208,6 +212,16 @@ export class Network {
     await this.startNode(index);
   }
 
+  /** A TypeScript peer dials node `to` (an inbound peer there); resolves after the handshake by default. */
+  addPeer(options: AddPeerOptions): Promise<NetworkPeer> {
+    return this.testPeers.addPeer(options);
+  }
+
+  /** Node `from` dials a TypeScript peer's listener (`connType`: manual = addnode onetry, else addconnection). */
+  addListeningPeer(options: AddListeningPeerOptions): Promise<NetworkPeer> {
+    return this.testPeers.addListeningPeer(options);
+  }
+
   // Chain and wallet actions (chain-actions.ts), the ones scenarios use most.
   ensureWallet = (index: number) => this.chain.ensureWallet(index);
   newAddress = (index: number) => this.chain.newAddress(index);
@@ -232,6 +246,7 @@ export class Network {
     this.exitListeners.clear();
     // Interrupted and throwaway: nothing of the nodes' state is wanted, so no graceful shutdown.
     const kill = (this.timing.signal?.aborted ?? false) && !this.kept;
+    await this.testPeers.dispose(); // sockets and listeners first: nothing of ours outlives the network
     // At the same time: the tracer's detach (a sync, then bpftrace SIGKILLed without waiting for
     // the kernel's uprobe detach) and the nodes' stop.
     await Promise.allSettled([this.tracer?.detach(), ...this.nodes.map((node) => node.dispose({ kill }))]);

@@ -6,6 +6,7 @@
  */
 import { HarnessError } from '../harness/common/errors.js';
 import { direction, isMessageEvent, type MessageEvent, type TraceEvent } from './events.js';
+import { laneName } from './peer-lanes.js';
 import type { Trace, WaitOptions } from './trace.js';
 
 export type Role = 'dialer' | 'listener';
@@ -257,7 +258,7 @@ function makeSide(
     peerId,
     connType,
     events,
-    label: `node${node} (${role})`,
+    label: `${laneName(node)} (${role})`,
     sent: () => inDirection('out').map((e) => e.args.msg_type),
     received: () => inDirection('in').map((e) => e.args.msg_type),
     sentEvents: () => inDirection('out'),

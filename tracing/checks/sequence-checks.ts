@@ -6,6 +6,7 @@
 import { HarnessError } from '../../harness/common/errors.js';
 import type { ConnectionView, Role } from '../connections.js';
 import { direction } from '../events.js';
+import { laneName } from '../peer-lanes.js';
 import { ANCHOR, MISMATCH, renderNodeTimeline, renderSentSideBySide, type Cell } from './diff.js';
 
 export interface CheckResult {
@@ -167,7 +168,7 @@ export function checkSendsOnlyAfterReceived(view: ConnectionView, role: Role, se
   const notes = new Map<number, string>();
   const marks = new Map<number, string>();
   if (receivedAt >= 0) {
-    notes.set(receivedAt, `← first '${receivedType}' from node${side.peerNode}`);
+    notes.set(receivedAt, `← first '${receivedType}' from ${laneName(side.peerNode)}`);
     marks.set(receivedAt, ANCHOR);
   }
   for (const i of early) {
