@@ -10,6 +10,8 @@ export interface NetworkDir {
   remove(): Promise<void>;
   /** Keep it after all (e.g. a node crashed): remove() becomes a no-op and the watchdog lets it be. */
   keep(): void;
+  /** Whether it stays after remove(). */
+  readonly kept: boolean;
 }
 
 /**
@@ -26,7 +28,7 @@ export async function makeNetworkDir(rootDir: string | undefined, keep: boolean)
       cause: error,
     });
   }
-  if (keep) return { path, remove: async () => undefined, keep: () => undefined };
+  if (keep) return { path, remove: async () => undefined, keep: () => undefined, kept: true };
   guardPath(path);
   let kept = false;
   return {
@@ -39,6 +41,9 @@ export async function makeNetworkDir(rootDir: string | undefined, keep: boolean)
     keep: () => {
       kept = true;
       releasePath(path);
+    },
+    get kept() {
+      return kept;
     },
   };
 }

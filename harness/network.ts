@@ -7,7 +7,7 @@ import type { ExitInfo } from './common/child-process/index.js';
 import { HarnessError } from './common/errors.js';
 import { trackForSignals, untrackForSignals } from './common/signal-cleanup.js';
 import { makeTiming, type Timing } from './common/timing.js';
-import { waitForEdgeDropped, waitForEdgeHandshake } from './handshake-wait.js';
+import { disconnectEdge, waitForEdgeHandshake } from './handshake-wait.js';
 import { makeNetworkDir, type NetworkDir } from './network-dir.js';
 import type { ConnectMode, NetworkOptions } from './network-options.js';
 import { BitcoinNode } from './node.js';
@@ -22,8 +22,9 @@ export type { ConnectMode, NetworkOptions } from './network-options.js';
  * N regtest nodes with a topology, an optional tracer attached before they connect, and helpers
  * to act on them. Flow: resolve binary → datadirs and ports → spawn (parallel; with `rpc` connect
  * mode the tracer attaches meanwhile, with `startup` it goes live first) → attach (barrier) →
- * connect → wait for handshakes. `dispose()` undoes all of it. Jobs live in their own modules:
- * handshake-wait.ts, peer-directory.ts, chain-actions.ts, network-dir.ts, failure-bundle.ts.
+ * connect → wait for handshakes. `dispose()` undoes all of it. Other jobs have their own modules:
+ * handshake-wait.ts, topology-dial.ts, peer-directory.ts, chain-actions.ts, network-dir.ts,
+ * failure-bundle.ts, p2p/network-peers.ts.
  */
 export class Network {
   readonly nodes: BitcoinNode[];
@@ -43,9 +44,7 @@ export class Network {
   private readonly peers: PeerDirectory;
   /** TypeScript test peers attached to the nodes (harness/p2p/network-peers.ts). */
   readonly testPeers: TestPeers;
-  private readonly exitListeners = new Set<(node: BitcoinNode, exit: ExitInfo) => void>();
   private disposed: Promise<void> | undefined;
-  private keepRequested = false;
 
   private constructor(options: NetworkOptions, timing: Timing, binary: BitcoindBinary, directory: NetworkDir, edges: Edge[]) {
     this.timing = timing;
@@ -76,9 +75,6 @@ export class Network {
       timing: this.timing,
       // Separates a restarted node's connections from its earlier ones (peer ids start at 0 again).
       onSpawn: (spawned) => this.trace.markIncarnation(spawned.index, Number(process.hrtime.bigint() - this.startedAtNs) / 1000),
-    });
-    node.onUnexpectedExit((exit) => {
-      for (const listener of this.exitListeners) listener(node, exit);
     });
     return node;
   }
@@ -141,12 +137,11 @@ export class Network {
 
   /** Whether the datadirs stay after dispose (the `keep` option, or keepDatadirs()). */
   get kept(): boolean {
-    return (this.options.keep ?? false) || this.keepRequested;
+    return this.directory.kept;
   }
 
   /** Keep the datadirs after all when disposing (e.g. a node crashed, for inspection); `dir` says where. */
   keepDatadirs(): void {
-    this.keepRequested = true;
     this.directory.keep();
   }
 
@@ -157,8 +152,8 @@ export class Network {
 
   /** `listener(node, exit)` when a node exits without being asked to (crash, kill -9). Returns the unsubscribe. */
   onUnexpectedExit(listener: (node: BitcoinNode, exit: ExitInfo) => void): () => void {
-    this.exitListeners.add(listener);
-    return () => this.exitListeners.delete(listener);
+    const unsubscribe = this.nodes.map((node) => node.onUnexpectedExit((exit) => listener(node, exit)));
+    return () => unsubscribe.forEach((off) => off());
   }
 
   private get handshakeScope() {
@@ -176,10 +171,7 @@ export class Network {
   }
 
   /** Drop the connection of one edge (the dialer disconnects) and wait until the dialer no longer lists it. */
-  async disconnect(edge: Edge): Promise<void> {
-    await this.node(edge.from).rpc.call('disconnectnode', this.node(edge.to).p2pAddress);
-    await waitForEdgeDropped(this.handshakeScope, edge);
-  }
+  disconnect = (edge: Edge) => disconnectEdge(this.handshakeScope, edge);
 
   /** Dial one edge again (`addnode … onetry`) and wait for the new connection's handshake. */
   async reconnect(edge: Edge): Promise<void> {
@@ -188,10 +180,8 @@ export class Network {
     await this.waitForHandshake(edge, this.tracer ? before + 1 : 'last');
   }
 
-  /** Stop one node (RPC stop → SIGTERM → SIGKILL); its datadir and ports stay for a later start. */
-  async stopNode(index: number): Promise<void> {
-    await this.node(index).stop();
-  }
+  /** Stop one node (RPC stop → SIGTERM → SIGKILL); its datadir and ports stay. Chain actions below: chain-actions.ts. */
+  stopNode = (index: number): Promise<void> => this.node(index).stop();
 
   /** Start a stopped node again and restore its edges (rpc mode dials again; startup mode's -connect does it itself). */
   async startNode(index: number): Promise<void> {
@@ -222,7 +212,6 @@ export class Network {
     return this.testPeers.addListeningPeer(options);
   }
 
-  // Chain and wallet actions (chain-actions.ts), the ones scenarios use most.
   ensureWallet = (index: number) => this.chain.ensureWallet(index);
   newAddress = (index: number) => this.chain.newAddress(index);
   mine = (index: number, blocks?: number, options?: { sync?: boolean }) => this.chain.mine(index, blocks, options);
@@ -243,7 +232,6 @@ export class Network {
 
   private async teardown(): Promise<void> {
     untrackForSignals(this);
-    this.exitListeners.clear();
     // Interrupted and throwaway: nothing of the nodes' state is wanted, so no graceful shutdown.
     const kill = (this.timing.signal?.aborted ?? false) && !this.kept;
     await this.testPeers.dispose(); // sockets and listeners first: nothing of ours outlives the network
