@@ -141,9 +141,7 @@ export class Network {
   }
 
   /** Keep the datadirs after all when disposing (e.g. a node crashed, for inspection); `dir` says where. */
-  keepDatadirs(): void {
-    this.directory.keep();
-  }
+  keepDatadirs = (): void => this.directory.keep();
 
   /** Aborted when the run is interrupted; every wait of the network already honours it. */
   get signal(): AbortSignal | undefined {
