@@ -15,7 +15,8 @@ export async function failureBundle(network: Network, logLines = BUNDLE_LOG_LINE
   const timeline = events.length === 0 ? '(no traced events)' : formatTimeline(events, { nodes: network.nodes.map((n) => ({ index: n.index, name: n.name })), color: false });
   const errors = network.trace.errors.map((e) => `trace error: ${e.message}${e.evidence ? `\n${e.evidence}` : ''}`).join('\n');
   const parts = [
-    `══ network ${network.dir}${network.kept ? ' (kept)' : ''} · ${network.binary.versionLine} · edges ${network.edges.map((e) => `${e.from}>${e.to}`).join(',') || '(none)'} ══`,
+    // The log tails below are copies: unless kept, the directory is removed once the run ends.
+    `══ network ${network.dir}${network.kept ? ' (kept)' : ' (removed after the run; --keep / keep: true keeps it)'} · ${network.binary.versionLine} · edges ${network.edges.map((e) => `${e.from}>${e.to}`).join(',') || '(none)'} ══`,
     `── message timeline (${events.length} events, tracer ${network.tracer?.source ?? 'none'}) ──`,
     timeline,
     ...(errors ? [errors] : []),

@@ -39,10 +39,11 @@ async function pongSeenBothWays(scope: HandshakeScope, edge: Edge): Promise<bool
   return Boolean(inbound?.bytesrecv_per_msg.pong);
 }
 
-/** After the dialer's `disconnectnode`: until the dialer no longer lists the listener. */
-export async function waitForEdgeDropped(scope: HandshakeScope, edge: Edge): Promise<void> {
+/** The dialer drops one edge (`disconnectnode`), then until it no longer lists the listener. */
+export async function disconnectEdge(scope: HandshakeScope, edge: Edge): Promise<void> {
   const dialer = scope.node(edge.from);
   const listener = scope.node(edge.to);
+  await dialer.rpc.call('disconnectnode', listener.p2pAddress);
   await waitUntil(async () => !(await dialer.rpc.call('getpeerinfo')).some((p) => !p.inbound && p.addr === listener.p2pAddress), {
     timeoutMs: budget(scope.timing, 'event'),
     description: `node${edge.from} to drop node${edge.to}`,

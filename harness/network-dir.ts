@@ -7,6 +7,10 @@ export interface NetworkDir {
   path: string;
   /** Removes it (a no-op when kept). */
   remove(): Promise<void>;
+  /** Keep it after all (e.g. a node crashed): remove() becomes a no-op and the watchdog lets it be. */
+  keep(): void;
+  /** Whether it stays after remove(). */
+  readonly kept: boolean;
 }
 
 /**
@@ -24,13 +28,22 @@ export async function makeNetworkDir(rootDir: string | undefined, keep: boolean)
       cause: error,
     });
   }
-  if (keep) return { path, remove: async () => undefined };
+  if (keep) return { path, remove: async () => undefined, keep: () => undefined, kept: true };
   guardPath(path);
+  let kept = false;
   return {
     path,
     remove: async () => {
+      if (kept) return;
       await rm(path, { recursive: true, force: true });
       releasePath(path);
+    },
+    keep: () => {
+      kept = true;
+      releasePath(path);
+    },
+    get kept() {
+      return kept;
     },
   };
 }

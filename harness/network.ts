@@ -7,10 +7,11 @@ import type { ExitInfo } from './common/child-process/index.js';
 import { HarnessError } from './common/errors.js';
 import { trackForSignals, untrackForSignals } from './common/signal-cleanup.js';
 import { makeTiming, type Timing } from './common/timing.js';
-import { waitForEdgeDropped, waitForEdgeHandshake } from './handshake-wait.js';
+import { disconnectEdge, waitForEdgeHandshake } from './handshake-wait.js';
 import { makeNetworkDir, type NetworkDir } from './network-dir.js';
 import type { ConnectMode, NetworkOptions } from './network-options.js';
 import { BitcoinNode } from './node.js';
+import { TestPeers, type AddListeningPeerOptions, type AddPeerOptions, type NetworkPeer } from './p2p/network-peers.js';
 import { PeerDirectory } from './peer-directory.js';
 import { dial, dialTargets, redirectDialersOfMovedNodes } from './topology-dial.js';
 import { parseTopology, type Edge } from './topology.js';
@@ -21,8 +22,9 @@ export type { ConnectMode, NetworkOptions } from './network-options.js';
  * N regtest nodes with a topology, an optional tracer attached before they connect, and helpers
  * to act on them. Flow: resolve binary → datadirs and ports → spawn (parallel; with `rpc` connect
  * mode the tracer attaches meanwhile, with `startup` it goes live first) → attach (barrier) →
- * connect → wait for handshakes. `dispose()` undoes all of it. Jobs live in their own modules:
- * handshake-wait.ts, peer-directory.ts, chain-actions.ts, network-dir.ts, failure-bundle.ts.
+ * connect → wait for handshakes. `dispose()` undoes all of it. Other jobs have their own modules:
+ * handshake-wait.ts, topology-dial.ts, peer-directory.ts, chain-actions.ts, network-dir.ts,
+ * failure-bundle.ts, p2p/network-peers.ts.
  */
 export class Network {
   readonly nodes: BitcoinNode[];
@@ -40,7 +42,8 @@ export class Network {
   private readonly options: NetworkOptions;
   private readonly directory: NetworkDir;
   private readonly peers: PeerDirectory;
-  private readonly exitListeners = new Set<(node: BitcoinNode, exit: ExitInfo) => void>();
+  /** TypeScript test peers attached to the nodes (harness/p2p/network-peers.ts). */
+  readonly testPeers: TestPeers;
   private disposed: Promise<void> | undefined;
 
   private constructor(options: NetworkOptions, timing: Timing, binary: BitcoindBinary, directory: NetworkDir, edges: Edge[]) {
@@ -56,7 +59,8 @@ export class Network {
     this.trace = new Trace({ allowLoss: options.allowTraceLoss ?? false, timing });
     if (options.onEvent) this.trace.subscribe(options.onEvent);
     this.nodes = Array.from({ length: options.nodes }, (_, index) => this.makeNode(index));
-    this.peers = new PeerDirectory(() => this.nodes);
+    this.testPeers = new TestPeers(this);
+    this.peers = new PeerDirectory(() => this.nodes, this.testPeers);
   }
 
   private makeNode(index: number): BitcoinNode {
@@ -71,9 +75,6 @@ export class Network {
       timing: this.timing,
       // Separates a restarted node's connections from its earlier ones (peer ids start at 0 again).
       onSpawn: (spawned) => this.trace.markIncarnation(spawned.index, Number(process.hrtime.bigint() - this.startedAtNs) / 1000),
-    });
-    node.onUnexpectedExit((exit) => {
-      for (const listener of this.exitListeners) listener(node, exit);
     });
     return node;
   }
@@ -134,10 +135,13 @@ export class Network {
     return this.directory.path;
   }
 
-  /** Whether the datadirs stay after dispose. */
+  /** Whether the datadirs stay after dispose (the `keep` option, or keepDatadirs()). */
   get kept(): boolean {
-    return this.options.keep ?? false;
+    return this.directory.kept;
   }
+
+  /** Keep the datadirs after all when disposing (e.g. a node crashed, for inspection); `dir` says where. */
+  keepDatadirs = (): void => this.directory.keep();
 
   /** Aborted when the run is interrupted; every wait of the network already honours it. */
   get signal(): AbortSignal | undefined {
@@ -146,8 +150,8 @@ export class Network {
 
   /** `listener(node, exit)` when a node exits without being asked to (crash, kill -9). Returns the unsubscribe. */
   onUnexpectedExit(listener: (node: BitcoinNode, exit: ExitInfo) => void): () => void {
-    this.exitListeners.add(listener);
-    return () => this.exitListeners.delete(listener);
+    const unsubscribe = this.nodes.map((node) => node.onUnexpectedExit((exit) => listener(node, exit)));
+    return () => unsubscribe.forEach((off) => off());
   }
 
   private get handshakeScope() {
@@ -165,10 +169,7 @@ export class Network {
   }
 
   /** Drop the connection of one edge (the dialer disconnects) and wait until the dialer no longer lists it. */
-  async disconnect(edge: Edge): Promise<void> {
-    await this.node(edge.from).rpc.call('disconnectnode', this.node(edge.to).p2pAddress);
-    await waitForEdgeDropped(this.handshakeScope, edge);
-  }
+  disconnect = (edge: Edge) => disconnectEdge(this.handshakeScope, edge);
 
   /** Dial one edge again (`addnode … onetry`) and wait for the new connection's handshake. */
   async reconnect(edge: Edge): Promise<void> {
@@ -177,10 +178,8 @@ export class Network {
     await this.waitForHandshake(edge, this.tracer ? before + 1 : 'last');
   }
 
-  /** Stop one node (RPC stop → SIGTERM → SIGKILL); its datadir and ports stay for a later start. */
-  async stopNode(index: number): Promise<void> {
-    await this.node(index).stop();
-  }
+  /** Stop one node (RPC stop → SIGTERM → SIGKILL); its datadir and ports stay. Chain actions below: chain-actions.ts. */
+  stopNode = (index: number): Promise<void> => this.node(index).stop();
 
   /** Start a stopped node again and restore its edges (rpc mode dials again; startup mode's -connect does it itself). */
   async startNode(index: number): Promise<void> {
@@ -201,7 +200,16 @@ export class Network {
     await this.startNode(index);
   }
 
-  // Chain and wallet actions (chain-actions.ts), the ones scenarios use most.
+  /** A TypeScript peer dials node `to` (an inbound peer there); resolves after the handshake by default. */
+  addPeer(options: AddPeerOptions): Promise<NetworkPeer> {
+    return this.testPeers.addPeer(options);
+  }
+
+  /** Node `from` dials a TypeScript peer's listener (`connType`: manual = addnode onetry, else addconnection). */
+  addListeningPeer(options: AddListeningPeerOptions): Promise<NetworkPeer> {
+    return this.testPeers.addListeningPeer(options);
+  }
+
   ensureWallet = (index: number) => this.chain.ensureWallet(index);
   newAddress = (index: number) => this.chain.newAddress(index);
   mine = (index: number, blocks?: number, options?: { sync?: boolean }) => this.chain.mine(index, blocks, options);
@@ -222,9 +230,9 @@ export class Network {
 
   private async teardown(): Promise<void> {
     untrackForSignals(this);
-    this.exitListeners.clear();
     // Interrupted and throwaway: nothing of the nodes' state is wanted, so no graceful shutdown.
     const kill = (this.timing.signal?.aborted ?? false) && !this.kept;
+    await this.testPeers.dispose(); // sockets and listeners first: nothing of ours outlives the network
     // At the same time: the tracer's detach (a sync, then bpftrace SIGKILLed without waiting for
     // the kernel's uprobe detach) and the nodes' stop.
     await Promise.allSettled([this.tracer?.detach(), ...this.nodes.map((node) => node.dispose({ kill }))]);

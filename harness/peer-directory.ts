@@ -1,6 +1,12 @@
 import type { PeerInfo, ResolvedPeer, TraceTarget } from '../tracing/tracer.js';
 import type { BitcoinNode } from './node.js';
 
+/** TypeScript test peers (harness/p2p/network-peers.ts): their lanes, and their entries remembered while connected. */
+export interface TestPeerLookup {
+  laneOf(node: number, peer: PeerInfo): Promise<number | undefined>;
+  peerInfoOf(node: number, peerId: number): PeerInfo | undefined;
+}
+
 /**
  * Who is on the other end of a node's peer id, for both tracers (tracing/tracer.ts TraceTarget):
  * the one cache of getpeerinfo answers in the harness. Keys are (process id, peer id): a restarted
@@ -17,7 +23,10 @@ export class PeerDirectory {
   private readonly listings = new Map<number, Promise<readonly PeerInfo[]>>();
   private readonly inFlight = new Map<number, Promise<readonly PeerInfo[]>>();
 
-  constructor(private readonly nodes: () => readonly BitcoinNode[]) {}
+  constructor(
+    private readonly nodes: () => readonly BitcoinNode[],
+    private readonly testPeers?: TestPeerLookup,
+  ) {}
 
   /** The view a tracer needs of one running node. */
   target(node: BitcoinNode): TraceTarget {
@@ -37,7 +46,7 @@ export class PeerDirectory {
     let found = this.resolved.get(key);
     if (!found) {
       found = (async () => {
-        const info = (await this.findPeer(node, pid, (p) => p.id === peerId)) ?? known;
+        const info = (await this.findPeer(node, pid, (p) => p.id === peerId)) ?? this.testPeers?.peerInfoOf(node.index, peerId) ?? known;
         return info ? { info, peerNode: await this.peerNodeOf(node, info) } : undefined;
       })();
       this.resolved.set(key, found);
@@ -67,6 +76,8 @@ export class PeerDirectory {
   }
 
   private async peerNodeOf(node: BitcoinNode, peer: PeerInfo): Promise<number | null> {
+    const lane = await this.testPeers?.laneOf(node.index, peer);
+    if (lane !== undefined) return lane;
     const nodes = this.nodes();
     if (!peer.inbound) return nodes.find((n) => n.p2pAddress === peer.addr)?.index ?? null;
     for (const candidate of nodes) {

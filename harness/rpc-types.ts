@@ -60,6 +60,8 @@ export interface RpcMethods {
   getblockcount: [[], number];
   getblockhash: [[height: number], string];
   addnode: [[node: string, command: 'add' | 'remove' | 'onetry', v2transport?: boolean], null];
+  /** Regtest, test-only (v22+); v2transport since v26, required there. */
+  addconnection: [[address: string, connection_type: string, v2transport?: boolean], { address: string; connection_type: string }];
   disconnectnode: [[address: string, nodeid?: number], null];
   setnetworkactive: [[state: boolean], boolean];
   generatetoaddress: [[nblocks: number, address: string], string[]];
@@ -74,6 +76,9 @@ export interface RpcMethods {
   getbalance: [[], number];
   sendtoaddress: [[address: string, amount: number], string];
   getrawtransaction: [[txid: string, verbose: boolean], { txid: string; hash: string }];
+  getmempoolentry: [[txid: string], { wtxid: string; vsize: number }];
+  /** Wallet `send` (v21+); with options.add_to_wallet = false it returns the signed tx without broadcasting it. */
+  send: [[outputs: Record<string, number>[], conf_target: null, estimate_mode: string, fee_rate: null, options: { add_to_wallet: boolean }], { complete: boolean; hex?: string; txid?: string }];
   uptime: [[], number];
   // Hidden test-only RPCs (regtest), used by scenarios to set up or provoke P2P behaviour.
   addpeeraddress: [[address: string, port: number, tried?: boolean], AddPeerAddressResult];

@@ -1,3 +1,4 @@
+import { checkNodeCount } from './node-count.js';
 import { HarnessError } from './common/errors.js';
 
 /** A directed edge: `from` dials `to` (node `from` makes the outbound connection). */
@@ -40,9 +41,7 @@ export function shapeEdges(shape: TopologyShape, nodeCount: number): Edge[] {
 
 /** Parse `"1>0,2>1"` or a shape name into validated edges for `nodeCount` nodes. */
 export function parseTopology(spec: string | readonly Edge[], nodeCount: number): Edge[] {
-  if (!Number.isInteger(nodeCount) || nodeCount < 1) {
-    throw new HarnessError('BAD_OPTION', `a network needs at least one node, got ${nodeCount}`, { fix: 'pass nodes: 1 or more (--nodes N)' });
-  }
+  checkNodeCount(nodeCount); // before any edge list is built: a huge count must not allocate
   const edges = typeof spec === 'string' ? parseSpec(spec.trim(), nodeCount) : [...spec];
   validateEdges(edges, nodeCount);
   return edges;

@@ -2,21 +2,13 @@
 import { versionAtLeast } from '../harness/common/version.js';
 import type { Network } from '../harness/network.js';
 import type { Edge } from '../harness/topology.js';
-import { checkSends } from '../tracing/checks/sequence-checks.js';
+import { checkNeverSends } from '../tracing/checks/sequence-checks.js';
 import type { ConnectionView, Role } from '../tracing/connections.js';
 import type { Trace } from '../tracing/trace.js';
 import type { CheckResult } from './types.js';
 
-/** The side never sent `msgType` (checkSends negated: the report marks every row where it did). */
-export function checkNeverSends(view: ConnectionView, role: Role, msgType: string, claim?: string): CheckResult {
-  const sends = checkSends(view, role, msgType);
-  return {
-    ...sends,
-    pass: !sends.pass,
-    claim: claim ?? `${view.side(role).label} never sends '${msgType}'`,
-    finding: sends.pass ? sends.finding : 'it did not',
-  };
-}
+/** The side never sent `msgType`; fails on a side whose sends were never traced (tracing/checks/sequence-checks.ts). */
+export { checkNeverSends };
 
 /** The side received at least one of `msgTypes`. */
 export function checkReceivesOneOf(view: ConnectionView, role: Role, msgTypes: readonly string[]): CheckResult {

@@ -42,6 +42,7 @@ function cutSide(side: ConnectionSide, keep: (e: MessageEvent) => boolean): Conn
   const inDirection = (dir: 'in' | 'out') => events.filter((e) => direction(e) === dir);
   return {
     ...side,
+    whole: side.whole ?? side,
     events,
     sent: () => inDirection('out').map((e) => e.args.msg_type),
     received: () => inDirection('in').map((e) => e.args.msg_type),

@@ -9,6 +9,7 @@ import type { TraceEvent } from '../tracing/events.js';
 import type { ReportNode } from '../tracing/report/nodes.js';
 import type { Tracer } from '../tracing/tracer.js';
 import { assertApplies } from './applicability.js';
+import { CrashRecorder } from './crashes.js';
 import type { CheckResult, Scenario, ScenarioContext } from './types.js';
 
 export interface RunScenarioOptions {
@@ -76,6 +77,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
   const log = options.log ?? (() => undefined);
   log(chosen.reason);
 
+  const crashes = new CrashRecorder();
   const network = await Network.start({
     nodes,
     topology,
@@ -92,6 +94,7 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     ...(options.timeoutFactor === undefined ? {} : { timeoutFactor: options.timeoutFactor }),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
+  crashes.watch(network);
   try {
     const context: ScenarioContext = { network, trace: network.trace, edges: network.edges, log, ...(options.signal ? { signal: options.signal } : {}) };
     let checks: CheckResult[];
@@ -104,11 +107,27 @@ export async function runScenario(scenario: Scenario, options: RunScenarioOption
     } catch (error) {
       actError = error;
     }
+    await crashes.settle(actError, options.signal);
     options.signal?.throwIfAborted();
-    checks = await scenario.expectations(context, state);
-    if (actError !== undefined) {
+    const crashedDuringActions = crashes.any;
+    try {
+      checks = await scenario.expectations(context, state);
+    } catch (error) {
+      await crashes.settle(error, options.signal);
+      if (!crashes.any) throw error;
+      checks = []; // a node is gone: the crash below is the finding, not the RPC that met it
+    }
+    if (crashedDuringActions) {
+      checks = [...(await crashes.checks("during the scenario's actions", actError)), ...checks];
+    } else if (crashes.any) {
+      checks = [...(await crashes.checks("while the expectations were checked", undefined)), ...checks];
+    } else if (actError !== undefined) {
       const message = actError instanceof Error ? actError.message : String(actError);
       checks = [{ pass: false, claim: `the scenario's actions complete`, finding: message, report: actError instanceof HarnessError ? (actError.evidence ?? '') : '' }, ...checks];
+    }
+    if (checks.length === 0) {
+      // A scenario that asserts nothing cannot fail: that is a broken scenario, not a pass.
+      checks.push({ pass: false, claim: `scenario '${scenario.name}' checks something`, finding: 'its expectations returned no checks, so nothing was asserted', report: '' });
     }
     for (const error of network.trace.errors) {
       checks.push({ pass: false, claim: 'the trace is complete (no lost events, tracer alive)', finding: error.message, report: error.evidence ?? '' });

@@ -4,7 +4,7 @@ import { commands } from '../harness/cli/commands/index.js';
 
 describe('CLI command list', () => {
   it('each entry loads the module of that name, with the same summary', async () => {
-    expect(commands.map((c) => c.name)).toEqual(['provision', 'up', 'run', 'scenarios', 'probes', 'conformance', 'doctor']);
+    expect(commands.map((c) => c.name)).toEqual(['provision', 'up', 'cli', 'run', 'scenarios', 'probes', 'conformance', 'doctor']);
     for (const entry of commands) {
       const command = await entry.load();
       expect(command.name).toBe(entry.name);

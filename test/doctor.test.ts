@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { identifyBinary, type BitcoindBinary } from '../harness/binary.js';
+import type { BitcoindBinary } from '../harness/binary.js';
+import { bitcoindSkipReason, testBinary } from './helpers/bitcoind.js';
 import { runCli } from './helpers/cli.js';
+import { coreBuildsSkipReason, newestCoreBuild } from './helpers/core-builds.js';
 import {
   checkBitcoindProbes,
   checkTracefs,
@@ -49,14 +51,19 @@ const isRoot = process.getuid?.() === 0;
 const bpftrace = bpftraceBinary();
 const privilegedSkip = !isRoot ? 'not running as root' : !bpftrace ? 'bpftrace is not installed' : undefined;
 
-/** Debian's bitcoin-knots (no USDT): $BITCOIND when it is Knots, else the dev copy. */
-const KNOTS_PATH = process.env.BITCOIND ?? '/tmp/knots/dev/bin/bitcoind';
+/**
+ * Debian's bitcoin-knots (no USDT), the binary `npm test`'s set-up provisions (testBinary()), so
+ * these run in CI; skipped, saying why, only when $BITCOIND names another bitcoind.
+ */
 async function findKnots(): Promise<BitcoindBinary | string> {
-  if (!existsSync(KNOTS_PATH)) return `${KNOTS_PATH} does not exist`;
-  const binary = await identifyBinary(KNOTS_PATH, 'flag', 'test');
-  return binary.flavor === 'knots' ? binary : `${KNOTS_PATH} is Bitcoin Core, not Knots`;
+  const skip = bitcoindSkipReason();
+  if (skip) return skip;
+  const binary = await testBinary().catch((error: Error) => error.message);
+  if (typeof binary === 'string') return binary;
+  return binary.flavor === 'knots' ? binary : `the test bitcoind ${binary.path} is Bitcoin Core, not Knots (unset BITCOIND to use the provisioned Knots)`;
 }
 const knots = await findKnots();
+const KNOTS_PATH = typeof knots === 'string' ? '' : knots.path;
 const knotsSkip = typeof knots === 'string' ? knots : undefined;
 
 let dir: string;
@@ -325,5 +332,24 @@ describe.skipIf(!toolchain.ok)(`probes check on compiled sdt programs${toolchain
     const plain = await buildVariant('net');
     expect(await usdtReadiness(plain)).toEqual({ ok: true, reason: expect.stringContaining('the bitcoind carries the net message probes') });
     expect((await usdtReadiness(await buildVariant('no-probes'))).ok).toBe(false);
+  });
+});
+
+const newest = newestCoreBuild(); // the newest shared build whose probe sites are intact
+const coreSkip = newest ? undefined : coreBuildsSkipReason();
+describe.skipIf(coreSkip !== undefined)(`doctor with the newest shared Bitcoin Core build${coreSkip ? ` (skipped: ${coreSkip})` : ''}`, () => {
+  it('finds its net message probes (before v29 it only warns that connection tracepoints are missing)', async () => {
+    const { code, stdout } = await cli('doctor', '--json', '--bitcoind', newest!.bitcoind);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { checks: CheckResult[]; tracer: { auto: string; reason: string } };
+    expect(byId(report.checks, 'bitcoind.binary').detail).toContain('Bitcoin Core');
+    const probes = byId(report.checks, 'bitcoind.probes');
+    expect(['ok', 'warn']).toContain(probes.status);
+    expect(probes.detail).not.toContain('carries none of the USDT tracepoints');
+  });
+
+  it.skipIf(privilegedSkip !== undefined)(`--tracer auto would use usdt on it${privilegedSkip ? ` (skipped: ${privilegedSkip})` : ''}`, async () => {
+    const { stdout } = await cli('doctor', '--json', '--bitcoind', newest!.bitcoind);
+    expect((JSON.parse(stdout) as { tracer: { auto: string } }).tracer.auto).toBe('usdt');
   });
 });

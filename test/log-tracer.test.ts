@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -11,10 +11,13 @@ import { isMessageEvent, type MessageEvent, type TraceEvent } from '../tracing/e
 import { parseLogLine } from '../tracing/log-parse.js';
 import { LOG_TRACER_NODE_ARGS, LogTracer } from '../tracing/log-tracer.js';
 import type { EventSink, PeerInfo, ResolvedPeer, TraceTarget } from '../tracing/tracer.js';
+import { bitcoindSkipReason, testBinary } from './helpers/bitcoind.js';
 
-// The lead's node/network modules are in progress: this test runs its own two bitcoind.
-const BITCOIND = process.env.BITCOIND ?? '/tmp/knots/dev/bin/bitcoind';
-const HAVE_BITCOIND = existsSync(BITCOIND);
+// This test runs its own two bitcoind (not the harness's nodes): the test binary `npm test`'s
+// set-up provisions (testBinary(): $BITCOIND, PATH, or the cached Knots), so it runs in CI too.
+const bitcoindSkip = bitcoindSkipReason();
+const binary = bitcoindSkip ? undefined : await testBinary();
+const BITCOIND = binary?.path ?? '';
 
 const require = createRequire(import.meta.url);
 const RpcClient = require('bitcoin-core') as new (options: Record<string, unknown>) => { command(method: string, ...params: unknown[]): Promise<unknown> };
@@ -140,11 +143,7 @@ function types(events: MessageEvent[], node: number, tracepoint: MessageEvent['t
   return events.filter((e) => e.node === node && e.tracepoint === tracepoint && e.args.peer_id === peerId).map((e) => e.args.msg_type);
 }
 
-if (!HAVE_BITCOIND) {
-  it.skip(`LogTracer on real bitcoind: no binary at ${BITCOIND} (set BITCOIND to a bitcoind)`, noop);
-}
-
-describe.skipIf(!HAVE_BITCOIND)('LogTracer on two real bitcoind', () => {
+describe.skipIf(bitcoindSkip)(`LogTracer on two real bitcoind${bitcoindSkip ? ` (skipped: ${bitcoindSkip})` : ''}`, () => {
   const nodes: TestNode[] = [];
   const peerInfoCalls = new Map<string, number>();
   let tracer: LogTracer | undefined;
@@ -171,7 +170,7 @@ describe.skipIf(!HAVE_BITCOIND)('LogTracer on two real bitcoind', () => {
       index: node.index,
       pid: node.process.pid!,
       debugLogPath: node.debugLogPath,
-      elfPath: BITCOIND,
+      elfPath: binary!.elfPath,
       // Cached per (process, peer) like the network's PeerDirectory; the counter counts real getpeerinfo lookups.
       resolvePeer(peerId: number): Promise<ResolvedPeer | undefined> {
         const key = `${node.index}:${node.process.pid}:${peerId}`;

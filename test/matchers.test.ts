@@ -4,6 +4,7 @@ import { installTraceMatchers } from '../harness/vitest/index.js';
 import type { MessageEvent } from '../tracing/events.js';
 import { Trace } from '../tracing/trace.js';
 import { loadFixtureTrace } from './helpers/fixture-trace.js';
+import { checkNeverSends } from '../scenarios/checks.js';
 
 // As a vitest setupFiles entry would: before any test body (or describe-level code) runs.
 installTraceMatchers();
@@ -225,5 +226,31 @@ describe('the failure diff', () => {
   it('rejects a missing side with a fix', () => {
     const wrong = () => (expect(conn).toSendFirst as (...args: unknown[]) => void)('version');
     expect(wrong).toThrow(expect.objectContaining({ code: 'BAD_OPTION', fix: expect.stringContaining("toSendFirst('dialer', …)") }));
+  });
+});
+
+describe('a "never" on something never traced fails (issue 10)', () => {
+  it('.not.toSend on a connection that was never traced fails, naming why', () => {
+    const conn = traceOf(fixture).connection(0, 1); // the fixture's nodes only ever connected 1→0
+    const message = failureOf(() => expect(conn).not.toSend('listener', 'getaddr'));
+    expect(message).toContain("Expected: node1 (listener) never sends 'getaddr'");
+    expect(message).toContain('connection 0→1 #1 was never traced on node1');
+    expect(message).toContain('"never sends" would hold vacuously');
+  });
+
+  it(".not.toSend fails when only a side's received messages were traced (outbound messages missed)", () => {
+    const inboundOnly = fixture.filter((e) => e.tracepoint === 'net:inbound_message');
+    const conn = traceOf(inboundOnly).connection(1, 0);
+    const message = failureOf(() => expect(conn).not.toSend('both', 'getaddr'));
+    expect(message).toMatch(/nothing node0 \(listener\) sent on 1→0 #1 was traced \(only \d+ received message\(s\)\)/);
+    expect(message).toContain('the tracer may be missing outbound messages');
+  });
+
+  it('checkNeverSends (the scenarios\' rule) fails the same way, and still holds on a traced side that never sent it', () => {
+    const never = checkNeverSends(traceOf(fixture).connection(0, 1), 'listener', 'getaddr');
+    expect(never.pass).toBe(false);
+    expect(never.finding).toContain('was never traced');
+    const traced = checkNeverSends(traceOf(fixture).connection(1, 0), 'listener', 'getaddr');
+    expect(traced).toMatchObject({ pass: true, finding: 'it did not' });
   });
 });

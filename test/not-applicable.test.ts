@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BitcoindBinary } from '../harness/binary.js';
 import { isHarnessError } from '../harness/common/errors.js';
 import { versionAtLeast } from '../harness/common/version.js';
-import { handshake, handshakeV2, misbehaving, notApplicableReason, runScenario, SCENARIOS } from '../scenarios/index.js';
+import { handshake, handshakeV2, notApplicableReason, runScenario, SCENARIOS } from '../scenarios/index.js';
 import { bitcoindSkipReason, testBinary } from './helpers/bitcoind.js';
 import { runCli } from './helpers/cli.js';
 import { coreBuilds } from './helpers/core-builds.js';
@@ -13,11 +13,11 @@ function describedBinary(version: string): BitcoindBinary {
 }
 
 describe('scenarios declare where they apply', () => {
-  it('handshake-v2 and misbehaving do not apply before v26.0, each with a one-line reason; the rest apply everywhere', () => {
+  it('handshake-v2 does not apply before v26.0, with a one-line reason; the rest apply everywhere (misbehaving uses a test peer where sendmsgtopeer is missing)', () => {
     for (const scenario of SCENARIOS) {
       for (const version of ['24.2.0', '25.1.0', '26.0.0', '29.0.0']) {
         const reason = notApplicableReason(scenario, describedBinary(version));
-        const expectedNa = (scenario === handshakeV2 || scenario === misbehaving) && !versionAtLeast(version, '26.0');
+        const expectedNa = scenario === handshakeV2 && !versionAtLeast(version, '26.0');
         expect(reason !== undefined, `${scenario.name} on v${version}: ${reason}`).toBe(expectedNa);
         if (reason !== undefined) expect(reason).not.toContain('\n');
       }

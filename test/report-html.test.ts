@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,6 @@ import { KIND_STYLES } from '../tracing/report/message-kinds.js';
 import { chromiumSkipReason, withPage } from './helpers/chromium.js';
 import { loadFixtureTrace } from './helpers/fixture-trace.js';
 
-const SCREENSHOT_FOR_LEAD = '/tmp/report-screenshot.png';
 const trace = loadFixtureTrace();
 const sendCount = trace.filter((e) => isMessageEvent(e) && direction(e) === 'out').length;
 const fixtureReport: ReportInput = {
@@ -134,7 +133,6 @@ describe.skipIf(skip !== undefined)(`report in headless Chromium${skip ? ` — s
 
       const fullPage = join(workDir, 'report.png');
       await page.screenshot({ path: fullPage, fullPage: true });
-      await copyFile(fullPage, SCREENSHOT_FOR_LEAD);
 
       const png = await handshake.screenshot();
       const figureBox = (await handshake.boundingBox())!;

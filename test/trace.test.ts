@@ -88,7 +88,7 @@ describe('Trace.waitFor', () => {
     const error = wait.error as HarnessError;
     expect(isHarnessError(error, 'TIMEOUT')).toBe(true);
     expect(error.message).toBe('Timed out after 2000 ms waiting for node 1 to receive verack');
-    expect(error.fix).toMatch(/raise timeoutMs/);
+    expect(error.fix).toMatch(/REGTEST_HARNESS_TIMEOUT_FACTOR/);
     expect(error.evidence).toContain('6 events traced so far.');
     expect(error.evidence).toContain('connection 1→0 #1');
     expect(error.evidence).toMatch(/node1 \(dialer\), peer_id 0\n\s+sent:\s+version \(1\)\n\s+received:\s+\(nothing\)/);

@@ -5,15 +5,17 @@ import { Network } from '../harness/network.js';
 import { handshake, runScenario } from '../scenarios/index.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
 import type { MessageEvent } from '../tracing/events.js';
+import { coreBuildsSkipReason, newestCoreBuild } from './helpers/core-builds.js';
 
 /**
- * End to end on a real USDT-enabled bitcoind (an official Core release ≥ v23). None can be had
- * on this project's CI machines, so these run when one is given (BITCOIND=…) and skip otherwise;
- * the bpftrace path itself is tested on the USDT emitter (bpftrace-*.test.ts).
+ * End to end on a real USDT-enabled bitcoind: the newest shared Bitcoin Core build
+ * (test/helpers/core-builds.ts), else $BITCOIND when that is one. Skips, saying why, only when
+ * neither is there or USDT cannot run on this machine.
  */
-const given = process.env.BITCOIND;
-const readiness = given ? await usdtReadiness((await identifyBinary(given, 'env', 'BITCOIND')).elfPath).catch((e: Error) => ({ ok: false, reason: e.message })) : undefined;
-const skip = !given ? 'no USDT-enabled bitcoind given (set BITCOIND=/path/to/bitcoind from a Bitcoin Core release ≥ v23)' : readiness && !readiness.ok ? `BITCOIND cannot be traced with USDT here: ${readiness.reason}` : false;
+const newest = newestCoreBuild();
+const given = newest?.bitcoind ?? process.env.BITCOIND;
+const readiness = given ? await usdtReadiness((await identifyBinary(given, newest ? 'flag' : 'env', newest ? newest.tag : 'BITCOIND')).elfPath).catch((e: Error) => ({ ok: false, reason: e.message })) : undefined;
+const skip = !given ? `no USDT-enabled bitcoind: ${coreBuildsSkipReason() || 'none found'}, and BITCOIND is unset` : readiness && !readiness.ok ? `${given} cannot be traced with USDT here: ${readiness.reason}` : false;
 
 describe.skipIf(skip)(skip ? `USDT tracing of a real bitcoind — skipped: ${skip}` : 'USDT tracing of a real bitcoind', () => {
   test('the handshake scenario passes with the usdt tracer, payloads captured, peer_node resolved', async () => {

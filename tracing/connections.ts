@@ -6,6 +6,7 @@
  */
 import { HarnessError } from '../harness/common/errors.js';
 import { direction, isMessageEvent, type MessageEvent, type TraceEvent } from './events.js';
+import { laneName } from './peer-lanes.js';
 import type { Trace, WaitOptions } from './trace.js';
 
 export type Role = 'dialer' | 'listener';
@@ -35,6 +36,8 @@ export interface ConnectionSide {
   received(): string[];
   sentEvents(): MessageEvent[];
   receivedEvents(): MessageEvent[];
+  /** For a time slice of a side (scenarios/phase.ts): the whole side, to tell "nothing in this slice" from "never traced". */
+  readonly whole?: ConnectionSide;
 }
 
 /** One connection between two harness nodes. Trace.connection() returns a live view (each read sees the current trace). */
@@ -255,7 +258,7 @@ function makeSide(
     peerId,
     connType,
     events,
-    label: `node${node} (${role})`,
+    label: `${laneName(node)} (${role})`,
     sent: () => inDirection('out').map((e) => e.args.msg_type),
     received: () => inDirection('in').map((e) => e.args.msg_type),
     sentEvents: () => inDirection('out'),

@@ -25,6 +25,8 @@ export interface MessageArgs {
   msg?: string;
   /** How many payload bytes were captured; less than msg_size means the payload was cut. */
   msg_captured?: number;
+  /** Test peers only (source 'peer'): the bytes went out with sendRaw and need not be a valid message. */
+  raw?: boolean;
 }
 
 /** net:inbound_connection / net:outbound_connection. */
@@ -163,7 +165,8 @@ export interface TracepointArgsMap {
 
 export type TracepointName = keyof TracepointArgsMap;
 
-export type TraceSource = 'usdt' | 'log';
+/** `peer`: a test peer's own sends and receives (harness/p2p; its lane is tracing/peer-lanes.ts). */
+export type TraceSource = 'usdt' | 'log' | 'peer';
 
 interface EventBase {
   /** µs since the network (or trace) started. */

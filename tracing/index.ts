@@ -13,6 +13,7 @@ export { RemotePool, type RemoteLease } from './bpftrace/daemon/client.js';
 export { startTracerServer, type TracerServer, type TracerServerOptions } from './bpftrace/daemon/server.js';
 export { launchTracerDaemon, type LaunchedDaemon, type LaunchOptions } from './bpftrace/daemon/launch.js';
 export { TRACER_SOCKET_ENV, type DaemonStatus } from './bpftrace/daemon/protocol.js';
+export { TEST_PEER_BASE, peerLane, isTestPeerLane, laneName } from './peer-lanes.js';
 export { readProbeNotes, parseProbeNotes, hasProbes, type ProbeNote } from './elf-notes.js';
 export { diffProbes, formatProbeDiff } from './probe-diff.js';
 export { decodePayload, summarize } from './decode/index.js';

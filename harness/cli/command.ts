@@ -39,12 +39,16 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
   }
 }
 
-/** Parse a positive integer flag, or explain which flag was wrong. */
-export function parseIntegerFlag(command: string, flag: string, value: string | undefined, fallback: number, min = 1): number {
+/**
+ * Parse an integer flag strictly: decimal digits only, so `0x10`, `1e1`, `3.0`, ` 3` and `+3`
+ * (which Number() would accept) are usage errors instead of a surprising count.
+ */
+export function parseIntegerFlag(command: string, flag: string, value: string | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw usageError(`--${flag} must be an integer ≥ ${min}, got '${value}'`, `pass e.g. --${flag} ${Math.max(min, fallback)}`);
+  const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
+    throw usageError(`--${flag} must be ${range} in decimal digits, got '${value}'`, `pass e.g. --${flag} ${Math.min(max, Math.max(min, fallback))}`);
   }
   return n;
 }

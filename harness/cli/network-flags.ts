@@ -1,5 +1,7 @@
 import { TOPOLOGY_SHAPES } from '../topology.js';
 import { usageError } from '../common/errors.js';
+import { MAX_NODES } from '../node-count.js';
+import { parseIntegerFlag } from './command.js';
 import type { ConnectMode } from '../network.js';
 
 /** Flags shared by the commands that start a network (up, run). */
@@ -13,7 +15,7 @@ export const NETWORK_FLAGS = {
   v2transport: { type: 'string' },
 } as const;
 
-export const NETWORK_FLAGS_HELP = `  --nodes N                 number of nodes (default 2)
+export const NETWORK_FLAGS_HELP = `  --nodes N                 number of nodes, 1 to ${MAX_NODES} (default 2)
   --topology SPEC           edge list "1>0,2>1" (node 1 dials node 0) or a shape: ${TOPOLOGY_SHAPES.join(', ')} (default line)
   --connect-mode MODE       startup (-connect= at start) or rpc (addnode … onetry once all are up; default)
   --bitcoind PATH           the bitcoind to run (default: $BITCOIND, PATH, the provisioned cache)
@@ -32,4 +34,9 @@ export function v2transportFlag(command: string, value: string | undefined): boo
   if (value === 'on' || value === '1' || value === 'true') return true;
   if (value === 'off' || value === '0' || value === 'false') return false;
   throw usageError(`--v2transport must be on or off, got '${value}'`, 'pass --v2transport on or --v2transport off');
+}
+
+/** --nodes: decimal digits only, within 1..MAX_NODES (harness/node-count.ts says why that bound). */
+export function nodesFlag(command: string, value: string | undefined, fallback: number, min = 1): number {
+  return parseIntegerFlag(command, 'nodes', value, fallback, min, MAX_NODES);
 }

@@ -22,7 +22,8 @@ export type HarnessErrorCode =
   | 'UNKNOWN_SCENARIO'
   | 'NOT_APPLICABLE'
   | 'USAGE'
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  | 'PEER_DISCONNECTED';
 
 export interface HarnessErrorDetails {
   /** What the user can do about it, as one imperative sentence. */

@@ -6,7 +6,6 @@
  * sudoers rule for bpftrace alone passes `sudo -n bpftrace` but fails every real run, so each of
  * those three command shapes is tried here, with the same environment keys real runs pass.
  */
-import { execa } from 'execa';
 import { budget, makeTiming } from '../common/timing.js';
 import { missing, ok, type CheckResult } from './check.js';
 
@@ -38,6 +37,7 @@ export function sudoProbes(bpftrace: string, ownPid: number = process.pid): Sudo
 export async function checkSudoMode(bpftrace: string, env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
   const timeout = budget(makeTiming(), 'probeProcess');
   for (const probe of sudoProbes(bpftrace)) {
+    const { execa } = await import('execa'); // loaded only when this runs (CLI start-up stays light)
     const result = await execa('sudo', probe.argv, { env, extendEnv: false, reject: false, timeout, stdin: 'ignore' }).catch(() => undefined);
     if (!result || result.exitCode !== 0) {
       const said = String(result?.stderr ?? '').trim().split('\n')[0]?.slice(0, 160) || `exit code ${result?.exitCode ?? '?'}`;

@@ -1,5 +1,4 @@
 import { isAbsolute, resolve } from 'node:path';
-import { execa } from 'execa';
 import { HarnessError } from '../common/errors.js';
 import { budget, makeTiming } from '../common/timing.js';
 
@@ -31,6 +30,7 @@ export function describeVerification(v: SumsVerification, short = false): string
 export async function signatureCheckPlan(env: NodeJS.ProcessEnv): Promise<{ keyring: string } | { why: string }> {
   const keyring = env[RELEASE_KEYRING_ENV];
   if (!keyring) return { why: `no builder keys: set ${RELEASE_KEYRING_ENV} to a keyring of Bitcoin Core builder keys (e.g. exported from guix.sigs/builder-keys)` };
+  const { execa } = await import('execa'); // loaded only when this runs (CLI start-up stays light)
   const gpgv = await execa('gpgv', ['--version'], { reject: false, timeout: budget(makeTiming(), 'probeProcess') }).catch(() => undefined);
   if (!gpgv || gpgv.exitCode !== 0) {
     throw new HarnessError('PROVISION_FAILED', `${RELEASE_KEYRING_ENV} is set but gpgv is not installed, so SHA256SUMS.asc cannot be checked`, {
@@ -46,6 +46,7 @@ export async function signatureCheckPlan(env: NodeJS.ProcessEnv): Promise<{ keyr
  * is an error.
  */
 export async function verifySums(sumsPath: string, ascPath: string, keyring: string, sumsUrl: string): Promise<SumsVerification> {
+  const { execa } = await import('execa'); // loaded only when this runs (CLI start-up stays light)
   const result = await execa('gpgv', ['--keyring', keyring, '--status-fd', '1', ascPath, sumsPath], {
     reject: false,
     timeout: budget(makeTiming(), 'probeProcess'),

@@ -14,6 +14,7 @@ import { HarnessError } from '../common/errors.js';
 import { isConnectionView, sidesOf, type ConnectionView, type Role, type SideSelector } from '../../tracing/connections.js';
 import type { Trace } from '../../tracing/trace.js';
 import {
+  checkNeverSends,
   checkSends,
   checkSendsBetween,
   checkSendsFirst,
@@ -53,9 +54,22 @@ interface MatcherOutcome {
 
 type ConnectionCheck<A extends unknown[]> = (view: ConnectionView, role: Role, ...args: A) => CheckResult;
 
-function connectionMatcher<A extends unknown[]>(name: keyof TraceMatchers, check: ConnectionCheck<A>) {
+/**
+ * `negated`, when given, is the rule `.not` means (e.g. "never sends"), so `.not` can fail for its
+ * own reason (a side that was never traced) instead of passing as the plain negation would.
+ */
+function connectionMatcher<A extends unknown[]>(name: keyof TraceMatchers, check: ConnectionCheck<A>, negated?: ConnectionCheck<A>) {
   return function (this: MatcherState, received: unknown, side: SideSelector, ...args: A): MatcherOutcome {
     const view = requireConnection(name, received);
+    if (this.isNot && negated) {
+      const results = sidesOf(requireSide(name, side)).map((role) => ({ negative: negated(view, role, ...args), positive: check(view, role, ...args) }));
+      const broken = results.filter((r) => !r.negative.pass);
+      const call = `expect(connection ${view.label}).not.${name}(${[side, ...args].map(show).join(', ')})`;
+      // A side that did it reads as before ("Expected NOT: …"); an untraced side says why it cannot hold.
+      const why = (r: (typeof results)[number]) => (r.positive.pass ? explain(r.positive, true) : explain(r.negative, false));
+      // vitest inverts `pass` under .not: "not held" is pass: true.
+      return { pass: broken.length > 0, message: () => [call, ...broken.map(why)].join('\n\n') };
+    }
     const results = sidesOf(requireSide(name, side)).map((role) => check(view, role, ...args));
     const pass = results.every((r) => r.pass);
     // For a failure show the sides that broke it; for a failed `.not`, the sides that held.
@@ -97,7 +111,7 @@ export const traceMatchers = {
   toSendInOrder: connectionMatcher('toSendInOrder', checkSendsInOrder),
   toSendBetween: connectionMatcher('toSendBetween', checkSendsBetween),
   toSendOnlyAfterReceived: connectionMatcher('toSendOnlyAfterReceived', checkSendsOnlyAfterReceived),
-  toSend: connectionMatcher('toSend', checkSends),
+  toSend: connectionMatcher('toSend', checkSends, checkNeverSends),
   toHaveNoTraceErrors,
 };
 

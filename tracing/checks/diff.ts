@@ -5,6 +5,7 @@
  */
 import type { ConnectionSide, ConnectionView, Role } from '../connections.js';
 import { direction, type MessageEvent } from '../events.js';
+import { laneName } from '../peer-lanes.js';
 
 /** A message in a column: its type and its size in bytes (msg_size, the full size). */
 export interface SizedMessage {
@@ -95,8 +96,8 @@ export function sized(event: MessageEvent): SizedMessage {
 
 /** "node1 (dialer, manual, peer_id 0)", or "node1 (dialer, not traced)" while a side is empty. */
 export function describeSide(side: ConnectionSide): string {
-  if (side.peerId === undefined) return `node${side.node} (${side.role}, not traced)`;
-  return `node${side.node} (${side.role}, ${side.connType ?? '?'}, peer_id ${side.peerId})`;
+  if (side.peerId === undefined) return `${laneName(side.node)} (${side.role}, not traced)`;
+  return `${laneName(side.node)} (${side.role}, ${side.connType ?? '?'}, peer_id ${side.peerId})`;
 }
 
 /** The heading of every connection table: which connection, which node is which. */
@@ -139,7 +140,7 @@ export function renderNodeTimeline(
   annotations: { notes?: ReadonlyMap<number, string>; marks?: ReadonlyMap<number, string> } = {},
 ): string {
   const side = view.side(role);
-  const peer = `node${side.peerNode}`;
+  const peer = laneName(side.peerNode);
   const received = side.events.map((e) => (direction(e) === 'in' ? sized(e) : undefined));
   const sent = side.events.map((e) => (direction(e) === 'out' ? sized(e) : undefined));
   const columns: TableColumn[] = [

@@ -6,6 +6,7 @@
 import { HarnessError } from '../../harness/common/errors.js';
 import type { ConnectionView, Role } from '../connections.js';
 import { direction } from '../events.js';
+import { laneName } from '../peer-lanes.js';
 import { ANCHOR, MISMATCH, renderNodeTimeline, renderSentSideBySide, type Cell } from './diff.js';
 
 export interface CheckResult {
@@ -167,7 +168,7 @@ export function checkSendsOnlyAfterReceived(view: ConnectionView, role: Role, se
   const notes = new Map<number, string>();
   const marks = new Map<number, string>();
   if (receivedAt >= 0) {
-    notes.set(receivedAt, `← first '${receivedType}' from node${side.peerNode}`);
+    notes.set(receivedAt, `← first '${receivedType}' from ${laneName(side.peerNode)}`);
     marks.set(receivedAt, ANCHOR);
   }
   for (const i of early) {
@@ -198,6 +199,30 @@ export function checkSends(view: ConnectionView, role: Role, msgType: string): C
   const claim = `${side.label} sends '${msgType}'`;
   const finding = rows.length === 0 ? 'it never did' : `it did, at row ${rows.map((i) => i + 1).join(', ')}`;
   return { pass: rows.length > 0, claim, finding, report: renderSentSideBySide(view, role, { expected, marks }) };
+}
+
+/**
+ * The side never sent `msgType`. A side none of whose sends was traced (the connection was never
+ * made or never traced, or the tracer missed its outbound messages) FAILS, naming why: "never"
+ * on nothing observed would hold vacuously.
+ */
+export function checkNeverSends(view: ConnectionView, role: Role, msgType: string, claim?: string): CheckResult {
+  const sends = checkSends(view, role, msgType);
+  const side = view.side(role);
+  const sentence = claim ?? `${side.label} never sends '${msgType}'`;
+  // A slice may rightly hold no send; the whole side must have some for "never" to mean anything.
+  if ((side.whole ?? side).sent().length === 0) return { pass: false, claim: sentence, finding: untracedSends(view, role), report: sends.report };
+  return { ...sends, pass: !sends.pass, claim: sentence, finding: sends.pass ? sends.finding : 'it did not' };
+}
+
+/** Why a side's sends cannot support a "never": nothing of the connection, or nothing it sent, was traced. */
+function untracedSends(view: ConnectionView, role: Role): string {
+  const side = view.side(role).whole ?? view.side(role);
+  const vacuous = `so "never sends" would hold vacuously`;
+  if (side.events.length === 0) {
+    return `connection ${view.label} was never traced on node${side.node}: no message of it was observed, ${vacuous} (was the connection made, and the tracer attached before it?)`;
+  }
+  return `nothing ${side.label} sent on ${view.label} was traced (only ${side.received().length} received message(s)), ${vacuous} (the tracer may be missing outbound messages)`;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { laneName } from '../peer-lanes.js';
+
 /** Node metadata a report shows, and how an event's node index becomes a human name. */
 
 export interface ReportNode {
@@ -14,5 +16,5 @@ export type NodeNamer = (index: number) => string;
 /** Names from metadata; nodes the metadata forgot still get a stable name. */
 export function nodeNamer(nodes: readonly Pick<ReportNode, 'index' | 'name'>[] = []): NodeNamer {
   const names = new Map(nodes.map((n) => [n.index, n.name]));
-  return (index) => names.get(index) ?? `node${index}`;
+  return (index) => names.get(index) ?? laneName(index); // test peers: peer0, … (tracing/peer-lanes.ts)
 }

@@ -15,6 +15,7 @@ export interface CommandEntry {
 export const commands: CommandEntry[] = [
   { name: 'provision', summary: 'find or download a bitcoind (official release or Debian) and print its path', load: async () => (await import('./provision.js')).provisionCommand },
   { name: 'up', summary: 'start a regtest network and keep it up until Ctrl-C', load: async () => (await import('./up.js')).upCommand },
+  { name: 'cli', summary: "call an RPC on a node of the running 'up' network (bitcoin-cli for those without it)", load: async () => (await import('./cli.js')).cliCommand },
   { name: 'run', summary: 'run a scenario: traced network, actions, expectations (exit 1 when one fails)', load: async () => (await import('./run.js')).runCommand },
   { name: 'scenarios', summary: 'list the scenarios run knows', load: async () => (await import('./scenarios.js')).scenariosCommand },
   { name: 'probes', summary: 'list the USDT probes of a binary, diff two (--diff a b), or check one against the catalog (--check)', load: async () => (await import('./probes.js')).probesCommand },

@@ -11,9 +11,10 @@ import { renderReport } from '../../../tracing/report/html.js';
 import { ReorderBuffer } from '../../../tracing/report/reorder.js';
 import { formatTimelineLine, timelineContext } from '../../../tracing/report/timeline.js';
 import { usageError } from '../../common/errors.js';
-import { EXIT_OK, parseCommandArgs, parseIntegerFlag, writeLine, type Command, type CommandIO } from '../command.js';
+import { MAX_NODES } from '../../node-count.js';
+import { EXIT_OK, parseCommandArgs, writeLine, type Command, type CommandIO } from '../command.js';
 import { ExpectationFailed } from '../expectation.js';
-import { connectModeFlag, v2transportFlag } from '../network-flags.js';
+import { connectModeFlag, nodesFlag, v2transportFlag } from '../network-flags.js';
 
 const help = `Usage: regtest-harness run <scenario> [options]
 
@@ -21,7 +22,7 @@ Start a network, attach the tracer before any node connects, run the scenario's 
 check its expectations on the traced messages. 'regtest-harness scenarios' lists scenarios.
 
 Options:
-  --nodes N                 number of nodes (default: the scenario's)
+  --nodes N                 number of nodes, up to ${MAX_NODES} (default: the scenario's)
   --topology SPEC           edge list "1>0,2>1" (node 1 dials node 0) or a shape: line, star, ring, mesh
   --connect-mode MODE       rpc (addnode … onetry once all are up; default) or startup (-connect=)
   --tracer auto|usdt|log    usdt: bpftrace on Core's tracepoints (root, a binary with probes);
@@ -64,7 +65,7 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   if (positionals.length !== 1) throw usageError(positionals.length === 0 ? 'which scenario? none given' : `one scenario at a time, got ${positionals.join(' ')}`, "pass a scenario name, e.g. 'regtest-harness run handshake' (regtest-harness scenarios lists them)");
   const scenario = findScenario(positionals[0]!);
   const tracer = parseTracerChoice(values.tracer as string | undefined);
-  const nodes = values.nodes === undefined ? undefined : parseIntegerFlag('run', 'nodes', values.nodes as string, scenario.defaults.nodes, scenario.minNodes);
+  const nodes = values.nodes === undefined ? undefined : nodesFlag('run', values.nodes as string, scenario.defaults.nodes, scenario.minNodes);
   const connectMode = values['connect-mode'] === undefined ? undefined : connectModeFlag('run', values['connect-mode'] as string);
   const v2transport = v2transportFlag('run', values.v2transport as string | undefined);
   const json = Boolean(values.json);
