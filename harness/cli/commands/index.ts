@@ -14,7 +14,7 @@ export interface CommandEntry {
 /** Every CLI command, in the order --help lists them. */
 export const commands: CommandEntry[] = [
   { name: 'provision', summary: 'find or download a bitcoind (official release or Debian) and print its path', load: async () => (await import('./provision.js')).provisionCommand },
-  { name: 'up', summary: 'start a regtest network and keep it up until Ctrl-C', load: async () => (await import('./up.js')).upCommand },
+  { name: 'up', summary: 'start a regtest network (optionally traced live) and keep it up until Ctrl-C', load: async () => (await import('./up.js')).upCommand },
   { name: 'cli', summary: "call an RPC on a node of the running 'up' network (bitcoin-cli for those without it)", load: async () => (await import('./cli.js')).cliCommand },
   { name: 'run', summary: 'run a scenario: traced network, actions, expectations (exit 1 when one fails)', load: async () => (await import('./run.js')).runCommand },
   { name: 'scenarios', summary: 'list the scenarios run knows', load: async () => (await import('./scenarios.js')).scenariosCommand },
