@@ -1,10 +1,22 @@
-import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
 import { HarnessError } from './common/errors.js';
 import { DEFAULT_TIMEOUTS } from './common/timing.js';
 import type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';
 
 export type { RpcMethod, RpcParams, RpcResult } from './rpc-types.js';
 export type * from './rpc-types.js';
+
+// bitcoin-core 5 is CommonJS; load it through require so the ESM build needs no interop flags.
+// Loaded at the first call, not at import: it pulls in `request` (0.5–1.3 s here), which commands
+// without RPC (scenarios, probes, --help) must not pay, and a run pays it while its nodes start.
+const require = createRequire(import.meta.url);
+type BitcoinCoreClientType = new (options: Record<string, unknown>) => {
+  command(method: string, ...params: unknown[]): Promise<unknown>;
+};
+let bitcoinCoreClient: BitcoinCoreClientType | undefined;
+function BitcoinCoreClientClass(): BitcoinCoreClientType {
+  return (bitcoinCoreClient ??= require('bitcoin-core') as BitcoinCoreClientType);
+}
 
 export interface RpcEndpoint {
   host: string;
@@ -28,22 +40,34 @@ export class RpcError extends Error {
 }
 
 /**
- * Our one typed door to a node's JSON-RPC: JSON-RPC 1.0 over node:http with keep-alive, wallet
- * calls routed to /wallet/<name>. Not the `bitcoin-core` client any more: loading it (it pulls in
- * `request`, lodash, psl) cost 0.5–1.3 s of CPU per CLI run here, more than the rest of a log
- * tracer's handshake run (bench/whole-process.ts); callers see the same Rpc and RpcError.
+ * Our one typed door to a node's JSON-RPC. The `bitcoin-core` client lives behind it so it can
+ * be swapped without touching callers; wallet calls get their own client routed to /wallet/<name>.
  */
 export class Rpc {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 4 });
-  private readonly authorization: string;
-  private nextId = 0;
+  private readonly clients = new Map<string, InstanceType<BitcoinCoreClientType>>();
 
   constructor(
     private readonly endpoint: RpcEndpoint,
     /** Per call (DEFAULT_TIMEOUTS.rpcCall in harness/common/timing.ts, scaled by the node's timing). */
     private readonly timeoutMs: number = DEFAULT_TIMEOUTS.rpcCall,
-  ) {
-    this.authorization = `Basic ${Buffer.from(`${endpoint.username}:${endpoint.password}`).toString('base64')}`;
+  ) {}
+
+  private client(wallet: string | undefined): InstanceType<BitcoinCoreClientType> {
+    const key = wallet ?? '';
+    let client = this.clients.get(key);
+    if (!client) {
+      const BitcoinCoreClient = BitcoinCoreClientClass();
+      client = new BitcoinCoreClient({
+        host: `http://${this.endpoint.host}:${this.endpoint.port}`,
+        username: this.endpoint.username,
+        password: this.endpoint.password,
+        timeout: this.timeoutMs,
+        ...(wallet === undefined ? {} : { wallet }),
+        logger: silentLogger,
+      });
+      this.clients.set(key, client);
+    }
+    return client;
   }
 
   /** Call a node-level method. */
@@ -56,53 +80,20 @@ export class Rpc {
     return this.invoke(wallet, method, params);
   }
 
-  private invoke<M extends RpcMethod>(wallet: string | undefined, method: M, params: readonly unknown[]): Promise<RpcResult<M>> {
-    const body = JSON.stringify({ jsonrpc: '1.0', id: ++this.nextId, method, params });
-    const path = wallet === undefined ? '/' : `/wallet/${encodeURIComponent(wallet)}`;
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: this.endpoint.host,
-          port: this.endpoint.port,
-          path,
-          method: 'POST',
-          agent: this.agent,
-          timeout: this.timeoutMs,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: this.authorization },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', (error) => reject(new RpcError(method, undefined, error.message)));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let reply: { result?: unknown; error?: { code?: unknown; message?: unknown } | null } | undefined;
-            try {
-              reply = JSON.parse(text) as typeof reply;
-            } catch {
-              // Core answers 401 (bad credentials) and some transport errors without a JSON body.
-              reject(new RpcError(method, undefined, `HTTP ${res.statusCode ?? '?'}${text.trim() ? `: ${text.trim().slice(0, 200)}` : ''}`));
-              return;
-            }
-            if (reply?.error) {
-              const code = typeof reply.error.code === 'number' ? reply.error.code : undefined;
-              reject(new RpcError(method, code, typeof reply.error.message === 'string' ? reply.error.message : JSON.stringify(reply.error)));
-              return;
-            }
-            resolve(reply?.result as RpcResult<M>);
-          });
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms (ETIMEDOUT)`)));
-      req.on('error', (error: NodeJS.ErrnoException) => reject(new RpcError(method, undefined, error.code && !error.message.includes(error.code) ? `${error.message} (${error.code})` : error.message)));
-      req.end(body);
-    });
+  private async invoke<M extends RpcMethod>(wallet: string | undefined, method: M, params: readonly unknown[]): Promise<RpcResult<M>> {
+    try {
+      return (await this.client(wallet).command(method, ...params)) as RpcResult<M>;
+    } catch (error) {
+      throw toRpcError(method, error);
+    }
   }
+}
 
-  /** Closes idle keep-alive connections (a stopped node's sockets are closed by the node). */
-  close(): void {
-    this.agent.destroy();
-  }
+function toRpcError(method: string, error: unknown): RpcError {
+  const e = error as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'number' ? e.code : undefined;
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  return new RpcError(method, code, message);
 }
 
 export function isConnectionRefused(error: unknown): boolean {
@@ -116,3 +107,7 @@ export function rpcFailure(node: string, error: unknown): HarnessError {
     cause: error,
   });
 }
+
+// bitcoin-core logs every request through debugnyan; the harness keeps its own logs.
+const noop = (): void => undefined;
+const silentLogger = { debug: noop, info: noop, warn: noop, error: noop, trace: noop, fatal: noop, child: () => silentLogger };

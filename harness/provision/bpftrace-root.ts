@@ -4,7 +4,7 @@ import { provisionPrivateRoot, type DebianOptions, type PrivateRootInstall, type
  * Debian 13's bpftrace (0.23) in a private root, for machines whose own bpftrace is older than
  * 0.20: it fits every string and a whole payload (up to `max_strlen` 4096) in one probe body per
  * tracepoint, so fewer uprobes to attach and detach, and payloads are not cut at 200 bytes
- * (/work/shared/notes/environment.md §9). The tracer finds it through tracing/bpftrace/locate.ts.
+ * (docs/sources.md, "bpftrace 0.17" and "Private roots"). The tracer finds it through tracing/bpftrace/locate.ts.
  */
 export const PRIVATE_BPFTRACE: PrivateRootSpec = {
   package: 'bpftrace',

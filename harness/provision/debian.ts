@@ -12,7 +12,7 @@ import { WRAPPER_MARKER, writeSidecar } from './sidecar.js';
 /**
  * A Debian package plus its library closure, unpacked into a private root and run through that
  * root's own dynamic loader — the system's libraries and dpkg database are never touched, and no
- * root is needed to run it (Method A of /work/shared/notes/environment.md §2). Used for Debian
+ * root is needed to run it (docs/sources.md, "Private roots"). Used for Debian
  * sid's bitcoin-knots (no USDT probes: Debian builds without them) and Debian 13's bpftrace
  * (harness/provision/bpftrace-root.ts).
  */

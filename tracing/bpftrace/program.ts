@@ -8,7 +8,7 @@
  * bpftrace 0.17 fits only one 200-byte string or buffer per probe body in the 512-byte BPF stack,
  * so there each part is its own probe body (one uprobe per part and call site). bpftrace ≥ 0.20
  * (`config = { max_strlen = … }`, strings off the stack) prints every part from one body per
- * tracepoint: fewer uprobes to attach and detach (~0.11 s each, environment notes §9), and
+ * tracepoint: fewer uprobes to attach and detach (~0.11 s each, docs/sources.md "bpftrace 0.17"), and
  * payloads up to 4096 bytes. `n` counts hits on this thread (a per-body or per-tracepoint map), so
  * the reader joins the parts of one hit by (tid, tracepoint, n) whatever order the CPUs delivered them.
  */
