@@ -13,6 +13,7 @@ import { defaultCacheDir, privateRootDir } from '../../harness/common/cache-dir.
 import { compareVersions } from '../../harness/common/version.js';
 import { cachedFact, fileKey, rememberFact } from '../../harness/common/file-keyed-cache.js';
 import { DEFAULT_TIMEOUTS } from '../../harness/common/timing.js';
+import { findOnPath } from '../../harness/common/find-on-path.js';
 
 export const BPFTRACE_ENV = 'REGTEST_HARNESS_BPFTRACE';
 const PRIVATE_PACKAGE = 'bpftrace';
@@ -31,14 +32,6 @@ export interface LocatedBpftrace {
   source: BpftraceSource;
   /** One line: which bpftrace and why. */
   reason: string;
-}
-
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    if (dir && existsSync(`${dir}/${command}`)) return `${dir}/${command}`;
-  }
-  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (existsSync(`${dir}/${command}`)) return `${dir}/${command}`;
-  return undefined;
 }
 
 /** The private root's bpftrace wrapper, if a completed install is there. */

@@ -12,6 +12,7 @@ import { budget, DEFAULT_TIMEOUTS, makeTiming } from '../../harness/common/timin
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
 import { locateBpftrace } from './locate.js';
+import { findOnPath } from '../../harness/common/find-on-path.js';
 
 /** bpftrace 0.17 prints this on every run here; programs load fine (docs/sources.md, "bpftrace 0.17"). */
 const HARMLESS_STDERR = [/couldn't set RLIMIT_MEMLOCK/];
@@ -45,14 +46,6 @@ export interface SessionStats {
   lostRecords: number;
   completeHits: number;
   incompleteHits: number;
-}
-
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
-    if (dir && existsSync(`${dir}/${command}`)) return `${dir}/${command}`;
-  }
-  for (const dir of ['/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (existsSync(`${dir}/${command}`)) return `${dir}/${command}`;
-  return undefined;
 }
 
 /** CPUs this process (and the processes it starts) may run on; others never produce records for us. */
