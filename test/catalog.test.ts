@@ -40,11 +40,11 @@ describe('tracepoint catalog', () => {
     expect(NET_TRACEPOINTS.every((n) => n.startsWith('net:'))).toBe(true);
   });
 
-  it('uses exactly the argument field names of tracing/events.ts (msg_captured is tracer-made)', () => {
+  it('uses exactly the argument field names of tracing/events.ts (msg_captured is tracer-made, raw peer-made)', () => {
     const fields = eventsFields();
     expect(fields.size).toBe(20);
     for (const r of catalog) {
-      const declared = fields.get(r.name)!.filter((f) => f !== 'msg_captured');
+      const declared = fields.get(r.name)!.filter((f) => f !== 'msg_captured' && f !== 'raw');
       expect(r.arguments.map((a) => a.name), r.name).toEqual(declared);
     }
   });

@@ -64,6 +64,7 @@ describe.skipIf(skip)(skip ? `matchers on USDT events — skipped: ${skip}` : 'm
   afterAll(async () => {
     await tracer?.detach();
     await pool.shutdown();
+    await pool.waitForExit(); // the kernel's uprobe detach, which shutdown itself no longer waits for
     await Promise.all(emitters.map((e) => e.stop()));
     expect(ourBpftracePids()).toEqual([]);
   });
