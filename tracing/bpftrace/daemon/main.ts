@@ -68,6 +68,9 @@ async function main(): Promise<void> {
     if (why !== 'SIGTERM') process.stderr.write(`[tracer daemon ${process.pid}] stopping: ${why}\n`);
     await server.stop();
     releasePath(args.socketPath);
+    // Reap our bpftrace ourselves once its uprobes are detached (~0.1 s each), so the run ends with
+    // nothing left; the launcher's grace period (launch.ts) bounds the wait.
+    await server.bpftraceGone();
     process.exit(0);
   };
   process.on('SIGTERM', () => void exit('SIGTERM'));

@@ -39,6 +39,8 @@ export interface TracerServer {
   status(): DaemonStatus;
   /** Closes every connection, stops every bpftrace, removes the socket file. */
   stop(): Promise<void>;
+  /** Resolves once every bpftrace it stopped has exited (the kernel's uprobe detach is done). */
+  bpftraceGone(): Promise<void>;
 }
 
 const DEFAULT_KEEP_ALIVE_MS = 60_000;
@@ -185,6 +187,7 @@ export async function startTracerServer(options: TracerServerOptions): Promise<T
   return {
     socketPath: options.socketPath,
     status,
+    bpftraceGone: () => pool.waitForExit(),
     stop: () =>
       (stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
