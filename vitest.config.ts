@@ -7,6 +7,10 @@ export default defineConfig({
     exclude: ['test/matrix/**', '**/node_modules/**'],
     // Forks, not threads: each worker is a process we can signal, and node children die with it.
     pool: 'forks',
+    // The specs mostly wait on bitcoind and bpftrace processes, not the CPU: three workers on this
+    // 2-core machine kind cut the suite's wall time without starving them (vitest's default is
+    // cores − 1, i.e. one worker here). Ports, datadirs and bpftrace sessions are per worker or shared safely.
+    maxWorkers: 3,
     // One bpftrace per bitcoind binary for the whole run, shared by every worker (when USDT can run here).
     globalSetup: ['./harness/vitest/global-setup.ts'],
     testTimeout: 60_000,
