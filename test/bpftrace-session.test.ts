@@ -9,13 +9,11 @@ import { readProbeNotes } from '../tracing/elf-notes.js';
 import { generateProgram } from '../tracing/bpftrace/program.js';
 import type { RawRecord } from '../tracing/bpftrace/parse.js';
 import { BpftraceSession, type SessionListener } from '../tracing/bpftrace/session.js';
-import { guardProcess, releaseProcess } from '../harness/common/child-process/reaper.js';
 import { isHarnessError, type HarnessError } from '../harness/common/errors.js';
 import { locateBpftrace, supportsOneBody } from '../tracing/bpftrace/locate.js';
 import { buildEmitter, Emitter, emitterSkipReason, ourBpftracePids } from './helpers/emitter.js';
 
 const skip = emitterSkipReason();
-const reaperHooks = { onSpawn: guardProcess, onExit: releaseProcess };
 
 /** Collects what a session delivers; `until` waits for a condition on the records. */
 class Collector implements SessionListener {
@@ -107,7 +105,7 @@ describe.skipIf(skip)('bpftrace session on the USDT emitter', () => {
     // The program shape the pool would pick for the bpftrace in use (one body per tracepoint from 0.20).
     const oneBody = supportsOneBody(locateBpftrace()?.version);
     const program = generateProgram({ elfPath: emitterPath, tracepoints, probeNotes: await readProbeNotes(emitterPath), payloadBytes: options.payloadBytes, oneBody });
-    const s = await BpftraceSession.start(program, { ...reaperHooks, perfRingPages: options.perfRingPages });
+    const s = await BpftraceSession.start(program, { perfRingPages: options.perfRingPages });
     // Stopping does not wait for the kernel's uprobe detach; the leak check after each test does.
     cleanups.push(() => s.stop().then(() => s.waitForExit()));
     const collector = new Collector();
@@ -186,7 +184,7 @@ describe.skipIf(skip)('bpftrace session on the USDT emitter', () => {
   it('bpftrace failing to attach is TRACER_FAILED with its stderr; dying later is reported to listeners', async () => {
     // /bin/true has no USDT probes: bpftrace refuses the program.
     const bad = generateProgram({ elfPath: '/bin/true', tracepoints: ['net:inbound_message'] });
-    const failure = await BpftraceSession.start(bad, reaperHooks).then(
+    const failure = await BpftraceSession.start(bad).then(
       () => undefined,
       (error: unknown) => error,
     );

@@ -4,7 +4,6 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isHarnessError } from '../harness/common/errors.js';
-import { guardProcess, releaseProcess } from '../harness/common/child-process/reaper.js';
 import type { PeerInfo, ResolvedPeer, TraceTarget } from '../tracing/tracer.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
@@ -13,7 +12,6 @@ import { buildEmitter, Emitter, emitterSkipReason, ourBpftracePids } from './hel
 import { ListSink } from './helpers/list-sink.js';
 
 const skip = emitterSkipReason();
-const reaperHooks = { onSpawn: guardProcess, onExit: releaseProcess };
 
 /** A target for an emitter: peer ids map to "node = peer_id % 10", looked up with a random delay. */
 function targetFor(emitter: Emitter, elfPath: string, index: number, lookups: number[] = [], maxDelayMs = 10): TraceTarget {
@@ -61,7 +59,7 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
   }
 
   function pool(options: ConstructorParameters<typeof SessionPool>[0] = {}): SessionPool {
-    const p = new SessionPool({ ...reaperHooks, ...options });
+    const p = new SessionPool(options);
     // Stopping does not wait for the kernel's uprobe detach; the leak check after each test does.
     cleanups.push(() => p.shutdown().then(() => p.waitForExit()));
     return p;

@@ -4,7 +4,6 @@
  * tracer into a Trace, then asserted with the same matchers the log-tracer specs use.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { guardProcess, releaseProcess } from '../harness/common/child-process/reaper.js';
 import { installTraceMatchers } from '../harness/vitest/matchers.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
@@ -32,7 +31,7 @@ function handshakePart(events: readonly MessageEvent[]): MessageEvent[] {
 
 describe.skipIf(skip)(skip ? `matchers on USDT events — skipped: ${skip}` : 'matchers on USDT events from the emitter', () => {
   const trace = new Trace();
-  const pool = new SessionPool({ onSpawn: guardProcess, onExit: releaseProcess });
+  const pool = new SessionPool();
   let tracer: UsdtTracer;
   let emitters: Emitter[] = [];
   let replayed: MessageEvent[];

@@ -1,6 +1,7 @@
 import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { isProcessAlive } from '../common/child-process/index.js';
 import { HarnessError } from '../common/errors.js';
 
 /**
@@ -65,15 +66,6 @@ export function writeUpState(state: UpState, env: NodeJS.ProcessEnv = process.en
   return () => rmSync(file, { force: true });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function parseState(text: string): UpState | undefined {
   try {
     const value = JSON.parse(text) as UpState;
@@ -94,7 +86,7 @@ export function listUpStates(env: NodeJS.ProcessEnv = process.env): UpState[] {
     const stat = lstatSync(file);
     if (!stat.isFile()) continue;
     const state = parseState(readFileSync(file, 'utf8'));
-    if (!state || !isAlive(state.pid)) {
+    if (!state || !isProcessAlive(state.pid)) {
       rmSync(file, { force: true });
       continue;
     }

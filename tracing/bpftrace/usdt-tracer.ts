@@ -10,13 +10,15 @@ import { DEFAULT_USDT_TRACEPOINTS, tracepoint } from '../catalog.js';
 import { OrderedDelivery } from '../ordered-delivery.js';
 import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
 import type { RawRecord } from './parse.js';
-import { guardProcess, releaseProcess } from '../../harness/common/child-process/reaper.js';
 import { SessionPool, type PoolLease, type PoolSubscriber, type TracerPool } from './pool.js';
 import { RemotePool } from './daemon/client.js';
 import { TRACER_SOCKET_ENV } from './daemon/protocol.js';
 
-/** The process-wide pool: bpftrace processes are guarded by the reaper, so a dying owner never leaks one. */
-export const defaultPool = new SessionPool({ onSpawn: guardProcess, onExit: releaseProcess });
+/**
+ * The process-wide pool. Its bpftrace processes are guarded by the reaper from spawn to exit
+ * (harness/common/child-process/spawn.ts), so a dying owner never leaks one.
+ */
+export const defaultPool = new SessionPool();
 
 let remotePool: RemotePool | undefined;
 

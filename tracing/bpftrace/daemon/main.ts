@@ -9,7 +9,7 @@
  * SIGTERM or SIGINT, and with --watch-stdin also when its stdin reaches EOF: the launcher holds
  * the other end of that pipe, so the kernel closes it when the launcher dies, however it dies.
  */
-import { guardPath, guardProcess, releasePath, releaseProcess } from '../../../harness/common/child-process/reaper.js';
+import { guardPath, releasePath } from '../../../harness/common/child-process/reaper.js';
 import { isHarnessError } from '../../../harness/common/errors.js';
 import { startTracerServer } from './server.js';
 
@@ -54,9 +54,8 @@ async function main(): Promise<void> {
     socketPath: args.socketPath,
     keepAliveMs: args.keepAliveMs,
     perfRingPages: args.perfRingPages,
-    // If this daemon is SIGKILLed, its watchdog still stops bpftrace and removes the socket.
-    onSpawn: guardProcess,
-    onExit: releaseProcess,
+    // If this daemon is SIGKILLed, its watchdog still stops bpftrace (every child is guarded at
+    // spawn: harness/common/child-process/spawn.ts) and removes the socket.
   });
   guardPath(args.socketPath);
 
