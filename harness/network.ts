@@ -13,6 +13,7 @@ import type { ConnectMode, NetworkOptions } from './network-options.js';
 import { BitcoinNode } from './node.js';
 import { TestPeers, type AddListeningPeerOptions, type AddPeerOptions, type NetworkPeer } from './p2p/network-peers.js';
 import { PeerDirectory } from './peer-directory.js';
+import { SpawnBarrier } from './spawn-barrier.js';
 import { dial, dialTargets, redirectDialersOfMovedNodes } from './topology-dial.js';
 import { parseTopology, type Edge } from './topology.js';
 
@@ -102,16 +103,15 @@ export class Network {
     // A tracer that can see processes before they exist (bpftrace in path mode) goes live before
     // the first connection: with -connect= that is the spawn, so it goes live first; with addnode
     // it attaches while the nodes start (the barrier is before the dial, not before the spawn).
-    const prepare = () => this.tracer?.prepare?.([this.binary.elfPath]);
+    const spawned = new SpawnBarrier<BitcoinNode | 'tracer'>([...this.nodes, ...(this.tracer?.prepare && this.connectMode === 'rpc' ? ['tracer' as const] : [])]);
+    const prepare = async () => this.tracer?.prepare?.([this.binary.elfPath], { spawned: () => spawned.arrive('tracer') }).finally(() => spawned.arrive('tracer'));
     if (this.connectMode === 'startup') await prepare();
     signal?.throwIfAborted();
     this.options.log?.(`starting ${this.nodes.length} node(s): ${this.binary.versionLine}`);
     const planned = this.nodes.map((node) => node.p2pAddress);
-    // allSettled: a node (or the attach) that fails must not leave its siblings starting while we dispose.
-    const started = await Promise.allSettled([
-      ...this.nodes.map((node) => node.start()),
-      ...(this.connectMode === 'startup' ? [] : [prepare()]),
-    ]);
+    const start = (node: BitcoinNode) => node.start({ spawned: () => spawned.arrive(node), beforeFirstRpc: spawned.opened }).finally(() => spawned.arrive(node));
+    // allSettled: a node (or the attach) that fails must not leave its siblings starting while we dispose. The attach, the longest wait, begins first.
+    const started = await Promise.allSettled([...(this.connectMode === 'startup' ? [] : [prepare()]), ...this.nodes.map(start)]);
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     signal?.throwIfAborted();

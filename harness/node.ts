@@ -31,6 +31,14 @@ export interface NodeOptions {
   onSpawn?: (node: BitcoinNode) => void;
 }
 
+/** Per start(): how a network sequences its nodes' start-up (harness/spawn-barrier.ts). */
+export interface StartHooks {
+  /** Called once bitcoind has been spawned. */
+  spawned?: () => void;
+  /** Resolves when the first RPC call may be made. */
+  beforeFirstRpc?: Promise<void>;
+}
+
 const BIND_RETRIES = 3;
 const LOG_TAIL_LINES = 30;
 
@@ -135,14 +143,18 @@ export class BitcoinNode {
     this.connectTo = addresses;
   }
 
-  /** Spawn bitcoind and wait until RPC answers. Retries on fresh ports if a port was taken meanwhile. */
-  async start(): Promise<void> {
+  /**
+   * Spawn bitcoind and wait until RPC answers. Retries on fresh ports if a port was taken meanwhile.
+   * `spawned` is called once the process exists; the first RPC call waits for `beforeFirstRpc`
+   * (harness/spawn-barrier.ts).
+   */
+  async start(hooks: StartHooks = {}): Promise<void> {
     this.timing.signal?.throwIfAborted(); // an action still running after Ctrl-C must not bring a node back
     await this.createDatadir();
     for (let attempt = 1; ; attempt++) {
       await this.reservePorts();
       try {
-        await this.spawnAndWait();
+        await this.spawnAndWait(hooks);
         return;
       } catch (error) {
         const portTaken = error instanceof HarnessError && error.code === 'PORT_IN_USE';
@@ -164,7 +176,7 @@ export class BitcoinNode {
     }
   }
 
-  private async spawnAndWait(): Promise<void> {
+  private async spawnAndWait(hooks: StartHooks): Promise<void> {
     await writeFile(join(this.datadir, 'bitcoin.conf'), renderConf({
       p2pPort: this.p2pPort,
       rpcPort: this.rpcPort,
@@ -194,7 +206,8 @@ export class BitcoinNode {
       if (!this.stopRequested && this.process === child) for (const listener of this.exitListeners) listener(exit);
     });
     this.options.onSpawn?.(this);
-    await this.waitForRpc();
+    hooks.spawned?.();
+    await this.waitForRpc(hooks.beforeFirstRpc);
   }
 
   /** A port that is already taken now fails at once, naming the port, instead of after bitcoind's own error. */
@@ -209,13 +222,14 @@ export class BitcoinNode {
   }
 
   /** Until RPC answers (warm-up errors tolerated, as Core's TestNode.wait_for_rpc_connection does). */
-  private async waitForRpc(): Promise<void> {
+  private async waitForRpc(beforeFirstRpc?: Promise<void>): Promise<void> {
     const child = this.process!;
     const timeoutMs = budget(this.timing, 'nodeReady');
     try {
       await child.ready(
-        (abort) =>
-          pRetry(
+        async (abort) => {
+          await beforeFirstRpc;
+          return pRetry(
             async () => {
               try {
                 await this.rpc.call('getblockchaininfo');
@@ -225,7 +239,8 @@ export class BitcoinNode {
               }
             },
             { retries: Number.POSITIVE_INFINITY, minTimeout: 10, factor: 1.2, maxTimeout: 50, signal: abort },
-          ),
+          );
+        },
         { timeoutMs, what: 'RPC', ...(this.timing.signal ? { signal: this.timing.signal } : {}) },
       );
     } catch (error) {

@@ -131,7 +131,7 @@ describe('bpftrace output parsing', () => {
     expect(parser.push('Lost 3 events')).toEqual({ kind: 'lost', count: 3 });
     expect(parser.lostRecords).toBe(20);
     expect(parser.push('BTREADY')).toEqual({ kind: 'ready' });
-    expect(parser.push('BTFLUSH 1')).toEqual({ kind: 'flush', cpu: 1 });
+    expect(parser.push('BTFLUSH 1 4242')).toEqual({ kind: 'flush', cpu: 1, pid: 4242 });
     expect(parser.push('something else')).toEqual({ kind: 'other', line: 'something else' });
   });
 });

@@ -8,7 +8,7 @@
  *
  * Only x86 (32 and 64 bit) is checked, where sdt.h's nop is the single byte 0x90.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { ProbeNote } from './elf-notes.js';
 
 export interface DamagedProbeSite {
@@ -31,37 +31,71 @@ interface LoadSegment {
   filesz: number;
 }
 
-/** The probe sites of `notes` in `elfPath` that are not a nop (empty where the check does not apply). */
+/** The probe sites of `notes` in `elfPath` that are not a nop (empty where the check does not apply). Reads only the bytes it needs. */
 export async function damagedProbeSites(elfPath: string, notes: readonly ProbeNote[]): Promise<DamagedProbeSite[]> {
   if (notes.length === 0) return [];
-  return damagedProbeSitesInImage(await readFile(elfPath), notes);
+  const file = await open(elfPath, 'r');
+  try {
+    const read = async (offset: number, length: number): Promise<Buffer> => {
+      const buffer = Buffer.alloc(length);
+      const { bytesRead } = await file.read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    };
+    const layout = programHeaderLayout(await read(0, 64));
+    if (!layout) return [];
+    const segments = loadSegments(await read(layout.tableOffset, layout.entrySize * layout.count), layout);
+    const damaged: DamagedProbeSite[] = [];
+    for (const site of siteOffsets(segments, notes)) {
+      const byte = (await read(site.offset, 1))[0];
+      if (byte !== undefined && byte !== X86_NOP) damaged.push({ probe: site.probe, location: site.location, byte });
+    }
+    return damaged;
+  } finally {
+    await file.close();
+  }
 }
 
 /** The same on an ELF image already in memory. */
 export function damagedProbeSitesInImage(image: Buffer, notes: readonly ProbeNote[]): DamagedProbeSite[] {
-  const header = image.subarray(0, 64);
-  if (notes.length === 0 || header.length < 52 || header.readUInt32BE(0) !== 0x7f454c46 || header[5] !== 1) return [];
-  const is64 = header[4] === 2;
-  const machine = header.readUInt16LE(0x12);
-  if (machine !== EM_X86_64 && machine !== EM_386) return [];
-  const segments = loadSegments(image, is64);
-  const damaged: DamagedProbeSite[] = [];
-  for (const note of notes) {
-    const address = Number(BigInt(note.location));
-    const segment = segments.find((s) => address >= s.vaddr && address < s.vaddr + s.filesz);
-    if (!segment) continue; // not in the file (prelinked or relocatable): nothing to compare
-    const byte = image[segment.offset + (address - segment.vaddr)];
-    if (byte !== undefined && byte !== X86_NOP) damaged.push({ probe: `${note.provider}:${note.name}`, location: note.location, byte });
-  }
-  return damaged;
+  const layout = notes.length === 0 ? undefined : programHeaderLayout(image.subarray(0, 64));
+  if (!layout) return [];
+  const segments = loadSegments(image.subarray(layout.tableOffset, layout.tableOffset + layout.entrySize * layout.count), layout);
+  return siteOffsets(segments, notes).flatMap((site) => {
+    const byte = image[site.offset];
+    return byte !== undefined && byte !== X86_NOP ? [{ probe: site.probe, location: site.location, byte }] : [];
+  });
 }
 
-function loadSegments(image: Buffer, is64: boolean): LoadSegment[] {
-  const tableOffset = is64 ? Number(image.readBigUInt64LE(0x20)) : image.readUInt32LE(0x1c);
-  const entrySize = image.readUInt16LE(is64 ? 0x36 : 0x2a);
-  const count = image.readUInt16LE(is64 ? 0x38 : 0x2c);
-  if (tableOffset === 0 || entrySize === 0) return [];
-  const table = image.subarray(tableOffset, tableOffset + entrySize * count);
+interface ProgramHeaderLayout {
+  is64: boolean;
+  tableOffset: number;
+  entrySize: number;
+  count: number;
+}
+
+/** Where an x86 ELF's program header table is; undefined for anything the check does not apply to. */
+function programHeaderLayout(header: Buffer): ProgramHeaderLayout | undefined {
+  if (header.length < 52 || header.readUInt32BE(0) !== 0x7f454c46 || header[5] !== 1) return undefined;
+  const is64 = header[4] === 2;
+  if (is64 && header.length < 64) return undefined;
+  const machine = header.readUInt16LE(0x12);
+  if (machine !== EM_X86_64 && machine !== EM_386) return undefined;
+  const tableOffset = is64 ? Number(header.readBigUInt64LE(0x20)) : header.readUInt32LE(0x1c);
+  const entrySize = header.readUInt16LE(is64 ? 0x36 : 0x2a);
+  const count = header.readUInt16LE(is64 ? 0x38 : 0x2c);
+  return tableOffset === 0 || entrySize === 0 ? undefined : { is64, tableOffset, entrySize, count };
+}
+
+/** File offsets of the notes' sites (a site outside every loaded segment has nothing to compare). */
+function siteOffsets(segments: readonly LoadSegment[], notes: readonly ProbeNote[]): { probe: string; location: string; offset: number }[] {
+  return notes.flatMap((note) => {
+    const address = Number(BigInt(note.location));
+    const segment = segments.find((s) => address >= s.vaddr && address < s.vaddr + s.filesz);
+    return segment ? [{ probe: `${note.provider}:${note.name}`, location: note.location, offset: segment.offset + (address - segment.vaddr) }] : [];
+  });
+}
+
+function loadSegments(table: Buffer, { is64, entrySize, count }: ProgramHeaderLayout): LoadSegment[] {
   const segments: LoadSegment[] = [];
   for (let i = 0; i < count && (i + 1) * entrySize <= table.length; i++) {
     const at = i * entrySize;

@@ -48,6 +48,11 @@ export interface EventSink {
   fail(error: HarnessError): void;
 }
 
+export interface PrepareHooks {
+  /** Called once the tracer's own process runs the rest of the attach, so the caller's thread may do blocking work (harness/spawn-barrier.ts). */
+  spawned?: () => void;
+}
+
 /**
  * A P2P tracer. Lifecycle: `attach` (resolves once probes are live: the barrier),
  * nodes connect and act, `detach` stops delivering events for these targets.
@@ -58,7 +63,7 @@ export interface Tracer {
    * Optional: go live for these binaries before any node starts (bpftrace in path mode sees
    * processes that don't exist yet), so connections made at start-up are traced too.
    */
-  prepare?(elfPaths: readonly string[]): Promise<void>;
+  prepare?(elfPaths: readonly string[], hooks?: PrepareHooks): Promise<void>;
   /** Start tracing these nodes into the sink; resolves when the tracer provably sees them. */
   attach(targets: readonly TraceTarget[], sink: EventSink, startedAtNs: bigint): Promise<void>;
   /** Register a node that (re)started after attach (restart gives a new pid). */

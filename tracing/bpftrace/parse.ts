@@ -21,7 +21,8 @@ export type ParsedLine =
   | { kind: 'ready' }
   | { kind: 'records'; records: RawRecord[] }
   | { kind: 'lost'; count: number }
-  | { kind: 'flush'; cpu: number }
+  /** `pid`: the kill command that asked for it (program.ts, FLUSH_PID). */
+  | { kind: 'flush'; cpu: number; pid: number }
   | { kind: 'other'; line: string };
 
 interface PartialHit {
@@ -64,7 +65,10 @@ export class BpftraceOutputParser {
     if (line.startsWith('BTH ')) return this.head(line);
     if (line.startsWith('BTP ')) return this.part(line);
     if (line === READY_MARKER) return { kind: 'ready' };
-    if (line.startsWith('BTFLUSH ')) return { kind: 'flush', cpu: Number(line.slice(8)) };
+    if (line.startsWith('BTFLUSH ')) {
+      const [cpu, pid] = line.slice(8).split(' ').map(Number);
+      return { kind: 'flush', cpu: cpu!, pid: pid ?? 0 };
+    }
     const lost = LOST.exec(line.trim());
     if (lost) {
       this.lostRecords += Number(lost[1]);

@@ -50,8 +50,11 @@ export interface PoolLease {
  * What a tracer needs from a pool: the in-process SessionPool, or a RemotePool that asks the
  * run's tracer daemon (daemon/client.ts) so every worker shares one bpftrace per binary.
  */
+/** Called once the bpftrace serving a request runs (at once when one already does): the rest of the attach is its work, not this thread's. */
+export type SpawnedHook = () => void;
+
 export interface TracerPool {
-  acquire(request: PoolRequest, subscriber: PoolSubscriber): Promise<PoolLease>;
+  acquire(request: PoolRequest, subscriber: PoolSubscriber, spawned?: SpawnedHook): Promise<PoolLease>;
   probeNotes(elfPath: string): Promise<ProbeNote[]>;
   /** Lets go of everything this pool holds for its process. */
   shutdown(): Promise<void>;
@@ -89,12 +92,13 @@ export class SessionPool implements TracerPool {
   }
 
   /** Resolves once the session's probes are live (the barrier). */
-  async acquire(request: PoolRequest, subscriber: PoolSubscriber): Promise<PoolLease> {
+  async acquire(request: PoolRequest, subscriber: PoolSubscriber, spawned?: SpawnedHook): Promise<PoolLease> {
     const tracepoints = [...new Set(request.tracepoints)].sort();
     const key = JSON.stringify([request.elfPath, tracepoints, request.payloadBytes ?? null]);
     let entry = this.entries.get(key);
-    if (!entry) {
-      const created: Entry = { key, subscribers: new Map(), starting: this.start(request, tracepoints) };
+    if (entry) spawned?.();
+    else {
+      const created: Entry = { key, subscribers: new Map(), starting: this.start(request, tracepoints, spawned) };
       created.starting.then(
         (session) => {
           created.session = session;
@@ -136,13 +140,17 @@ export class SessionPool implements TracerPool {
     };
   }
 
-  private async start(request: PoolRequest, tracepoints: TracepointName[]): Promise<BpftraceSession> {
+  private async start(request: PoolRequest, tracepoints: TracepointName[], spawned?: SpawnedHook): Promise<BpftraceSession> {
     const probeNotes = await this.probeNotes(request.elfPath);
     const bpftracePath = this.options.bpftracePath ?? locateBpftrace()?.path;
     // bpftrace ≥ 0.20: one probe body per tracepoint (fewer uprobes) and whole payloads.
     const oneBody = bpftracePath !== undefined && supportsOneBody(bpftraceVersion(bpftracePath));
     const program = generateProgram({ elfPath: request.elfPath, tracepoints, probeNotes, payloadBytes: request.payloadBytes, oneBody });
-    return BpftraceSession.start(program, { ...this.options, ...(bpftracePath ? { bpftracePath } : {}) });
+    const onSpawn = (pid: number) => {
+      this.options.onSpawn?.(pid);
+      spawned?.();
+    };
+    return BpftraceSession.start(program, { ...this.options, onSpawn, ...(bpftracePath ? { bpftracePath } : {}) });
   }
 
   private demultiplexer(entry: Entry): SessionListener {

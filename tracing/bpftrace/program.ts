@@ -29,9 +29,12 @@ export const READY_MARKER = 'BTREADY';
 /** Room in the hit counters for many threads over a long test run. */
 const MAP_KEYS_MAX = 65536;
 /**
- * kill(FLUSH_PID, 0) from a process pinned to a CPU makes the program write a BTFLUSH line into that
- * CPU's perf ring: once read, everything written there before has been read, and a loss the kernel
- * was still holding back (it reports a lost count only with the next record on that CPU) is out.
+ * `kill -0 FLUSH_PID` run pinned to a CPU makes the program write a `BTFLUSH <cpu> <pid>` line into
+ * that CPU's perf ring: once read, everything written there before has been read, and a loss the
+ * kernel was still holding back (it reports a lost count only with the next record on that CPU) is
+ * out. The probe matches any `kill` command; the reader counts only the lines carrying the pid of
+ * a kill it ran itself. Matching on the command, not on the syscall's arguments, keeps the program
+ * free of kernel types, so bpftrace ≥ 0.20 can skip the kernel's BTF (tracing/bpftrace/empty-btf.ts).
  * The pid is above any possible pid_max (2^22), so the call only ever fails with ESRCH.
  */
 export const FLUSH_PID = 999_999_999;
@@ -191,7 +194,7 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
     // One-body mode: strings live off the BPF stack, so one body holds every part of a hit.
     ...(oneBody ? [`config = { max_strlen = ${maxPayload}; max_map_keys = ${MAP_KEYS_MAX} }`] : []),
     `BEGIN { printf("${READY_MARKER}\\n"); }`,
-    `tracepoint:syscalls:sys_enter_kill /args->sig == 0 && args->pid == ${FLUSH_PID}/ { printf("BTFLUSH %d\\n", cpu); }`,
+    `tracepoint:syscalls:sys_enter_kill /comm == "kill"/ { printf("BTFLUSH %d %d\\n", cpu, pid); }`,
   ];
   const layouts = new Map<TracepointName, TracepointLayout>();
   const bodies: ProgramBody[] = [];

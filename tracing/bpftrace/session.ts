@@ -12,6 +12,7 @@ import { budget, DEFAULT_TIMEOUTS, makeTiming } from '../../harness/common/timin
 import { FLUSH_PID, type BpftraceProgram } from './program.js';
 import { BpftraceOutputParser, type RawRecord } from './parse.js';
 import { locateBpftrace } from './locate.js';
+import { emptyBtfPath } from './empty-btf.js';
 import { findOnPath } from '../../harness/common/find-on-path.js';
 
 /** bpftrace 0.17 prints this on every run here; programs load fine (docs/sources.md, "bpftrace 0.17"). */
@@ -123,8 +124,9 @@ export class BpftraceSession {
   private child: ChildProcessHandle | undefined;
   private stderr = '';
   private stderrPartial = '';
-  /** BTFLUSH lines seen per CPU. */
-  private readonly flushes = new Map<number, number>();
+  /** Pids of the kill commands whose BTFLUSH line has been read, while a sync() waits for them. */
+  private readonly flushedBy = new Set<number>();
+  private syncsInFlight = 0;
   private flushWaiters: (() => void)[] = [];
   private stopping = false;
   private spawnedAt = 0n;
@@ -185,7 +187,9 @@ export class BpftraceSession {
     if (!Number.isInteger(pages) || pages < 1 || (pages & (pages - 1)) !== 0) {
       throw new HarnessError('BAD_OPTION', `perfRingPages ${pages} is not a power of two`, { fix: 'pass a power of two such as 64, 1024 or 4096' });
     }
-    const env = { ...this.program.env, BPFTRACE_PERF_RB_PAGES: String(pages) };
+    // One-body programs (bpftrace ≥ 0.20) skip parsing the kernel's BTF (empty-btf.ts), unless the user chose a BTF file.
+    const btf = this.program.oneBody && process.env.BPFTRACE_BTF === undefined ? emptyBtfPath() : undefined;
+    const env = { ...this.program.env, BPFTRACE_PERF_RB_PAGES: String(pages), ...(btf ? { BPFTRACE_BTF: btf } : {}) };
     // -B line: each record reaches us when printed (the barrier line above all).
     const args = ['-B', 'line', '-e', this.program.text];
     const [command, argv] =
@@ -239,7 +243,8 @@ export class BpftraceSession {
           for (const l of this.listeners) l.lost(parsed.count, this.parser.lostRecords);
           break;
         case 'flush':
-          this.flushes.set(parsed.cpu, (this.flushes.get(parsed.cpu) ?? 0) + 1);
+          if (this.syncsInFlight === 0) break; // someone else's kill, or a sync that gave up
+          this.flushedBy.add(parsed.pid);
           for (const wake of this.flushWaiters.splice(0)) wake();
           break;
         case 'other':
@@ -276,28 +281,36 @@ export class BpftraceSession {
    */
   async sync(timeoutMs: number = DEFAULT_TIMEOUTS.traceFlush): Promise<boolean> {
     if (!this.running) return false;
-    const targets = new Map<number, number>();
+    const kills: number[] = [];
     let failedCpus = 0;
-    await Promise.all(
-      allowedCpus().map(
-        (cpu) =>
-          new Promise<void>((resolve) => {
-            const before = this.flushes.get(cpu) ?? 0;
-            const pinned = spawn('taskset', ['-c', String(cpu), 'kill', '-0', String(FLUSH_PID)], { stdio: 'ignore' });
-            pinned.once('error', () => {
-              failedCpus += 1; // no taskset: this CPU cannot be flushed, so sync() must not claim it was
-              resolve();
-            });
-            pinned.once('exit', () => {
-              targets.set(cpu, before);
-              resolve();
-            });
-          }),
-      ),
-    );
-    if (failedCpus > 0) return false;
+    this.syncsInFlight += 1; // from here on the BTFLUSH lines are kept (see the 'flush' case)
+    try {
+      await Promise.all(
+        allowedCpus().map(
+          (cpu) =>
+            new Promise<void>((resolve) => {
+              // taskset execs kill in its own process: the pid the BTFLUSH line carries.
+              const pinned = spawn('taskset', ['-c', String(cpu), 'kill', '-0', String(FLUSH_PID)], { stdio: 'ignore' });
+              if (pinned.pid !== undefined) kills.push(pinned.pid);
+              pinned.once('error', () => {
+                failedCpus += 1; // no taskset: this CPU cannot be flushed, so sync() must not claim it was
+                resolve();
+              });
+              pinned.once('exit', () => resolve());
+            }),
+        ),
+      );
+      if (failedCpus > 0) return false;
+      return await this.waitForFlushes(kills, timeoutMs);
+    } finally {
+      for (const pid of kills) this.flushedBy.delete(pid);
+      this.syncsInFlight -= 1;
+    }
+  }
+
+  private async waitForFlushes(kills: readonly number[], timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    const done = () => [...targets].every(([cpu, before]) => (this.flushes.get(cpu) ?? 0) > before);
+    const done = () => kills.every((pid) => this.flushedBy.has(pid));
     while (!done()) {
       const left = deadline - Date.now();
       if (left <= 0 || !this.running) return false;

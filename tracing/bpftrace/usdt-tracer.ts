@@ -8,7 +8,7 @@ import { hasProbes } from '../elf-notes.js';
 import { damagedProbeSites, describeDamagedSite } from '../probe-sites.js';
 import { DEFAULT_USDT_TRACEPOINTS, tracepoint } from '../catalog.js';
 import { OrderedDelivery } from '../ordered-delivery.js';
-import type { EventSink, PeerInfo, TraceTarget, Tracer } from '../tracer.js';
+import type { EventSink, PeerInfo, PrepareHooks, TraceTarget, Tracer } from '../tracer.js';
 import type { RawRecord } from './parse.js';
 import { SessionPool, type PoolLease, type PoolSubscriber, type TracerPool } from './pool.js';
 import { RemotePool } from './daemon/client.js';
@@ -81,10 +81,10 @@ export class UsdtTracer implements Tracer {
    * connections made at start-up are traced from their first message. Until a process becomes a
    * target its records wait in a bounded buffer; they are delivered, in order, when it does.
    */
-  async prepare(elfPaths: readonly string[]): Promise<void> {
+  async prepare(elfPaths: readonly string[], hooks: PrepareHooks = {}): Promise<void> {
     for (const elfPath of new Set(elfPaths)) {
       if (this.leases.has(elfPath)) continue;
-      const acquiring = this.acquire(elfPath, [], true);
+      const acquiring = this.acquire(elfPath, [], true, hooks.spawned);
       this.leases.set(elfPath, acquiring);
       try {
         await acquiring;
@@ -119,15 +119,24 @@ export class UsdtTracer implements Tracer {
     }
   }
 
-  private async acquire(elfPath: string, pids: readonly number[], allPids: boolean): Promise<Attached> {
+  private async acquire(elfPath: string, pids: readonly number[], allPids: boolean, spawned?: () => void): Promise<Attached> {
     const subscriber: PoolSubscriber = {
       record: (record) => this.onRecord(record),
       lost: (_count, total) => this.onLost(total - (this.lostBaseline.get(subscriber) ?? 0)),
       failed: (error) => this.sink?.fail(error),
     };
     const tracepoints = await this.tracepointsFor(elfPath);
-    await this.refuseDamagedSites(elfPath, tracepoints);
-    const lease = await this.pool.acquire({ elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids, allPids }, subscriber);
+    // The site check reads the binary while bpftrace starts; a damaged site still fails before any event is used.
+    const [checked, leased] = await Promise.allSettled([
+      this.refuseDamagedSites(elfPath, tracepoints),
+      this.pool.acquire({ elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids, allPids }, subscriber, spawned),
+    ]);
+    if (checked.status === 'rejected') {
+      if (leased.status === 'fulfilled') await leased.value.release();
+      throw checked.reason;
+    }
+    if (leased.status === 'rejected') throw leased.reason;
+    const lease = leased.value;
     // A kept-alive session may have lost records for an earlier test: count ours only.
     this.lostBaseline.set(subscriber, lease.stats().lostRecords);
     for (const u of lease.program.unavailable) this.notes.push(`${u.tracepoint} ${u.argument} not traced: ${u.reason}`);

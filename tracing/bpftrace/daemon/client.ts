@@ -8,7 +8,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { HarnessError } from '../../../harness/common/errors.js';
 import { readProbeNotesCached, type ProbeNote } from '../../elf-notes.js';
-import type { PoolLease, PoolRequest, PoolSubscriber, TracerPool } from '../pool.js';
+import type { PoolLease, PoolRequest, PoolSubscriber, SpawnedHook, TracerPool } from '../pool.js';
 import {
   fromWireError,
   fromWireProgram,
@@ -238,9 +238,11 @@ export class RemotePool implements TracerPool {
   }
 
   /** Resolves once the daemon's session for this request is past its barrier. */
-  async acquire(request: PoolRequest, subscriber: PoolSubscriber): Promise<RemoteLease> {
+  async acquire(request: PoolRequest, subscriber: PoolSubscriber, spawned?: SpawnedHook): Promise<RemoteLease> {
     const connection = await this.connect();
-    const lease = await connection.acquire(request, subscriber);
+    const acquiring = connection.acquire(request, subscriber);
+    spawned?.(); // the daemon, another process, does the rest
+    const lease = await acquiring;
     this.leases.add(lease);
     const release = lease.release;
     return {
