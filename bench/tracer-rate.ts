@@ -1,17 +1,20 @@
 /**
  * End-to-end delivery at a given rate: two emitter processes (two "nodes") fire paced
- * net:inbound_message and net:outbound_message with a payload, through UsdtTracer (the 7 net
- * tracepoints, payload capture on) into a sink that times every event from its probe hit.
+ * net:inbound_message and net:outbound_message with a payload, through UsdtTracer (its default
+ * tracepoints, payloads captured up to a given size) into a sink that times every event from its
+ * probe hit.
  */
 import type { SessionPool } from '../tracing/bpftrace/pool.js';
 import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
 import type { Emitter } from '../test/helpers/emitter.js';
 import { emitterTarget, percentile, TimingSink } from './tracer-fixtures.js';
 
-/** Message length each hit reports; the tracer captures its first 200 bytes (its default). */
+/** Message length each hit reports (captured whole at either capture size the bench uses). */
 export const PAYLOAD_LENGTH = 250;
 
 export interface RateFigure {
+  /** Payload bytes the tracer captured at most (UsdtTracer's payloadBytes). */
+  captureBytes: number;
   /** Offered events/s over both processes; 0 = as fast as the emitters fire. */
   offeredPerSecond: number;
   fired: number;
@@ -30,8 +33,15 @@ export interface RateFigure {
 }
 
 /** `count` events over both emitters, at `perSecond` in total (0: unpaced). */
-export async function deliveryAt(pool: SessionPool, elfPath: string, emitters: readonly [Emitter, Emitter], perSecond: number, count: number): Promise<RateFigure> {
-  const tracer = new UsdtTracer({ pool });
+export async function deliveryAt(
+  pool: SessionPool,
+  elfPath: string,
+  emitters: readonly [Emitter, Emitter],
+  perSecond: number,
+  count: number,
+  captureBytes: number,
+): Promise<RateFigure> {
+  const tracer = new UsdtTracer({ pool, payloadBytes: captureBytes });
   const startedAtNs = process.hrtime.bigint();
   const sink = new TimingSink(startedAtNs);
   try {
@@ -50,6 +60,7 @@ export async function deliveryAt(pool: SessionPool, elfPath: string, emitters: r
     const spanS = (sink.lastDeliveryUs - sink.firstHitUs) / 1e6;
     const deliveredPerSecond = spanS > 0 ? Math.round(sink.delivered / spanS) : 0;
     return {
+      captureBytes,
       offeredPerSecond: perSecond,
       fired: total,
       delivered: sink.delivered,

@@ -42,6 +42,7 @@ function attachTable(f: TracerFigures): string {
 
 function rateTable(f: TracerFigures): string {
   const columns: Column[] = [
+    { header: 'capture' },
     { header: 'offered/s' },
     { header: 'fired' },
     { header: 'delivered' },
@@ -55,10 +56,11 @@ function rateTable(f: TracerFigures): string {
   ];
   return renderTable(
     columns,
-    f.rates.map((r) => {
+    f.captures.flatMap((c) => c.rates.map((r) => {
       const whole = r.lost === 0 && r.errors.length === 0;
-      const mark = !whole ? 'no' : r.offeredPerSecond === f.highestZeroLossPerSecond ? 'yes ◀ highest' : 'yes';
+      const mark = !whole ? 'no' : r.offeredPerSecond === c.highestZeroLossPerSecond ? 'yes ◀ highest' : 'yes';
       return [
+        `${c.captureBytes} B`,
         r.offeredPerSecond === 0 ? 'unpaced' : String(r.offeredPerSecond),
         String(r.fired),
         String(r.delivered),
@@ -70,7 +72,7 @@ function rateTable(f: TracerFigures): string {
         r.offeredPerSecond === 0 ? NOT_APPLICABLE : r.keptUp ? 'yes' : 'no',
         mark,
       ];
-    }),
+    })),
   );
 }
 
@@ -84,29 +86,32 @@ function logTable(f: TracerFigures): string {
 
 function headroom(f: TracerFigures): string {
   const handshakeBurst = HANDSHAKE_EVENTS_PER_NODE * NETWORK_NODES;
-  const unpaced = f.rates.find((r) => r.offeredPerSecond === 0);
   const lines = [
     `Regtest reference (not measured here): a handshake is ~${HANDSHAKE_EVENTS_PER_NODE} message events per node, so ${NETWORK_NODES} nodes`,
     `handshaking at once is ~${handshakeBurst} events; a block relay is a burst of tens of events.`,
   ];
-  if (f.highestKeptUpPerSecond !== undefined) {
-    lines.push(
-      `Highest paced rate delivered whole and kept up with: ${f.highestKeptUpPerSecond} events/s, ` +
-        `${Math.floor(f.highestKeptUpPerSecond / handshakeBurst)}× an ${NETWORK_NODES}-node network's handshakes every second.`,
-    );
-  }
-  if (f.highestZeroLossPerSecond !== undefined && f.highestZeroLossPerSecond !== f.highestKeptUpPerSecond) {
-    lines.push(
-      `Up to ${f.highestZeroLossPerSecond} events/s nothing was lost but the tracer fell behind: the perf ring buffer held the ` +
-        'backlog (see the latency), which a longer run at that rate can overflow.',
-    );
-  }
-  if (f.highestZeroLossPerSecond === undefined) lines.push('No paced rate was delivered whole on this run: see the lost column and the errors in the JSON.');
-  if (unpaced) {
-    lines.push(
-      `Unpaced burst (${unpaced.fired} events as fast as the emitters fire, ${Math.round(unpaced.fired / handshakeBurst)}× that handshake burst): ` +
-        `${unpaced.lost === 0 ? 'nothing lost' : `${unpaced.lost} lost`}, drained at ${unpaced.deliveredPerSecond} events/s.`,
-    );
+  for (const c of f.captures) {
+    const unpaced = c.rates.find((r) => r.offeredPerSecond === 0);
+    lines.push('', `Payloads captured up to ${c.captureBytes} bytes:`);
+    if (c.highestKeptUpPerSecond !== undefined) {
+      lines.push(
+        `- highest paced rate delivered whole and kept up with: ${c.highestKeptUpPerSecond} events/s, ` +
+          `${Math.floor(c.highestKeptUpPerSecond / handshakeBurst)}× an ${NETWORK_NODES}-node network's handshakes every second.`,
+      );
+    }
+    if (c.highestZeroLossPerSecond !== undefined && c.highestZeroLossPerSecond !== c.highestKeptUpPerSecond) {
+      lines.push(
+        `- up to ${c.highestZeroLossPerSecond} events/s nothing was lost but the tracer fell behind: the perf ring buffer held the ` +
+          'backlog (see the latency), which a longer run at that rate can overflow.',
+      );
+    }
+    if (c.highestZeroLossPerSecond === undefined) lines.push('- no paced rate was delivered whole on this run: see the lost column and the errors in the JSON.');
+    if (unpaced) {
+      lines.push(
+        `- unpaced burst (${unpaced.fired} events as fast as the emitters fire, ${Math.round(unpaced.fired / handshakeBurst)}× that handshake burst): ` +
+          `${unpaced.lost === 0 ? 'nothing lost' : `${unpaced.lost} lost`}, drained at ${unpaced.deliveredPerSecond} events/s.`,
+      );
+    }
   }
   return lines.join('\n');
 }
@@ -138,8 +143,10 @@ ${f.attachNotes.map((note) => `\nNot measured: ${note}`).join('')}
 ### End-to-end delivery at regtest rates
 
 Two emitter processes fire net:inbound_message and net:outbound_message (half the rate each, paced evenly),
-msg_size ${f.payloadLength} with the first 200 payload bytes captured, through UsdtTracer (7 net tracepoints)
-into a sink. Latency: probe hit (bpftrace nsecs, CLOCK_MONOTONIC) → event delivered to the sink.
+msg_size ${f.payloadLength}, through UsdtTracer (its ${f.rateTracepoints} default tracepoints) into a sink, at two payload
+capture sizes: the tracer's default, and 256 bytes. Both hold these messages whole; a payload read with a
+run-time length takes the whole capture size in every perf record, so the smaller one fits 16× more hits in
+the ring and costs bpftrace less per hit (tracing/bpftrace/program.ts). Latency: probe hit (bpftrace nsecs, CLOCK_MONOTONIC) → event delivered to the sink.
 delivered/s: delivered events over first hit → last delivery. lost: fired but never delivered.
 kept up: delivered/s within 10 % of the offered rate (no backlog); zero loss alone can mean the perf ring
 (1024 pages per CPU) held a backlog until the run ended.

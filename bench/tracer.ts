@@ -6,7 +6,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { bpftraceBinary } from '../tracing/bpftrace/session.js';
-import { catalog, NET_TRACEPOINTS } from '../tracing/catalog.js';
+import { catalog, DEFAULT_USDT_TRACEPOINTS, NET_TRACEPOINTS } from '../tracing/catalog.js';
+import { bpftraceVersion as locatedVersion, supportsOneBody } from '../tracing/bpftrace/locate.js';
+import { BPFTRACE_MAX_STRLEN, ONE_BODY_MAX_STRLEN } from '../tracing/bpftrace/program.js';
 import type { TracepointName } from '../tracing/events.js';
 import { emitterSkipReason, type Emitter } from '../test/helpers/emitter.js';
 import type { BenchContext } from './context.js';
@@ -23,13 +25,33 @@ export interface TracerFigures {
   rateSeconds: number;
   attach: AttachFigure[];
   attachNotes: string[];
+  /** Tracepoints the rate section's tracer attaches. */
+  rateTracepoints: number;
+  /** The rates at each payload capture size, the largest (the tracer's default) first. */
+  captures: CaptureFigures[];
+  logTracer: LogLatencyFigure;
+}
+
+export interface CaptureFigures {
+  captureBytes: number;
   rates: RateFigure[];
   /** Highest paced rate delivered whole; undefined when every rate lost something. */
   highestZeroLossPerSecond: number | undefined;
   /** Highest paced rate delivered whole and as fast as offered (no backlog). */
   highestKeptUpPerSecond: number | undefined;
-  logTracer: LogLatencyFigure;
 }
+
+/**
+ * The capture sizes measured: the tracer's default (whole payloads up to 4096 bytes on bpftrace
+ * ≥ 0.20, 200 on 0.17), and 256 bytes, which still holds the bench's 250-byte messages whole but
+ * makes every perf record a sixteenth of the size (tracing/bpftrace/program.ts, oneBodyStrlen).
+ */
+function captureSizes(): number[] {
+  const path = bpftraceBinary();
+  const largest = path && supportsOneBody(locatedVersion(path)) ? ONE_BODY_MAX_STRLEN : BPFTRACE_MAX_STRLEN;
+  return largest > SMALL_CAPTURE ? [largest, SMALL_CAPTURE] : [largest];
+}
+const SMALL_CAPTURE = 256;
 
 /** Why the tracer section cannot run here, or undefined when it can. */
 export function tracerSkipReason(): string | undefined {
@@ -52,11 +74,15 @@ export async function runTracerBench(ctx: BenchContext): Promise<TracerFigures> 
   try {
     const { figures: attach, notes: attachNotes } = await attachFigures(ctx, copies, running);
     await stopEmitters(running.splice(0));
-    const rates = await rateFigures(ctx, copies, running, plan);
-    await stopEmitters(running.splice(0));
+    const captures: CaptureFigures[] = [];
+    for (const captureBytes of captureSizes()) {
+      const rates = await rateFigures(ctx, copies, running, plan, captureBytes);
+      await stopEmitters(running.splice(0));
+      const whole = rates.filter((r) => r.offeredPerSecond > 0 && r.lost === 0 && r.errors.length === 0);
+      captures.push({ captureBytes, rates, highestZeroLossPerSecond: highest(whole), highestKeptUpPerSecond: highest(whole.filter((r) => r.keptUp)) });
+    }
     ctx.progress(`tracer: log tracer, ${plan.logLines} lines every ${LOG_LINE_INTERVAL_MS} ms`);
     const logTracer = await logTracerLatency(plan.logLines, LOG_LINE_INTERVAL_MS);
-    const whole = rates.filter((r) => r.offeredPerSecond > 0 && r.lost === 0 && r.errors.length === 0);
     return {
       bpftrace: bpftraceVersion(),
       quick: ctx.quick,
@@ -64,9 +90,8 @@ export async function runTracerBench(ctx: BenchContext): Promise<TracerFigures> 
       rateSeconds: plan.seconds,
       attach,
       attachNotes,
-      rates,
-      highestZeroLossPerSecond: highest(whole),
-      highestKeptUpPerSecond: highest(whole.filter((r) => r.keptUp)),
+      rateTracepoints: DEFAULT_USDT_TRACEPOINTS.length,
+      captures,
       logTracer,
     };
   } finally {
@@ -121,6 +146,7 @@ async function rateFigures(
   copies: EmitterCopies,
   running: Emitter[],
   plan: (typeof RATE_PLAN)[keyof typeof RATE_PLAN],
+  captureBytes: number,
 ): Promise<RateFigure[]> {
   const elfPath = await copies.path('rate');
   const [inbound, outbound] = await startEmitters(elfPath, 2);
@@ -129,15 +155,15 @@ async function rateFigures(
   // One bpftrace for every rate, as a test run's kept-alive pool gives; each rate gets a fresh tracer and sink.
   const pool = benchPool(60_000);
   try {
-    await deliveryAt(pool, elfPath, pair, 1000, 200); // warm-up: spawn and first records, not counted
+    await deliveryAt(pool, elfPath, pair, 1000, 200, captureBytes); // warm-up: spawn and first records, not counted
     const figures: RateFigure[] = [];
     for (const perSecond of plan.rates) {
-      const figure = await deliveryAt(pool, elfPath, pair, perSecond, perSecond * plan.seconds);
-      ctx.progress(`tracer: ${perSecond}/s for ${plan.seconds} s: ${figure.delivered}/${figure.fired} delivered, ${figure.lost} lost`);
+      const figure = await deliveryAt(pool, elfPath, pair, perSecond, perSecond * plan.seconds, captureBytes);
+      ctx.progress(`tracer: capture ${captureBytes} B, ${perSecond}/s for ${plan.seconds} s: ${figure.delivered}/${figure.fired} delivered, ${figure.lost} lost`);
       figures.push(figure);
     }
-    const unpaced = await deliveryAt(pool, elfPath, pair, 0, plan.unpacedBurst);
-    ctx.progress(`tracer: unpaced burst of ${plan.unpacedBurst}: ${unpaced.delivered}/${unpaced.fired} delivered, ${unpaced.lost} lost`);
+    const unpaced = await deliveryAt(pool, elfPath, pair, 0, plan.unpacedBurst, captureBytes);
+    ctx.progress(`tracer: capture ${captureBytes} B, unpaced burst of ${plan.unpacedBurst}: ${unpaced.delivered}/${unpaced.fired} delivered, ${unpaced.lost} lost`);
     figures.push(unpaced);
     return figures;
   } finally {

@@ -145,29 +145,56 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     expect(multi.probeCount).toBe(5 + 5 + 3);
     expect(one.probeCount).toBe(3);
     expect(one.text.split('\n').filter((line) => line.startsWith('usdt:'))).toHaveLength(3);
-    expect(one.text).toMatch(/^config = \{ max_strlen = 4096; /);
+    expect(one.text).toMatch(/^config = \{ max_strlen = 4096 \}/);
+    // A smaller capture makes every hit's record smaller: max_strlen follows it, down to the longest string.
+    expect(generateProgram({ elfPath: ELF, tracepoints, oneBody: true, payloadBytes: 256 }).text).toMatch(/^config = \{ max_strlen = 256 \}/);
+    expect(generateProgram({ elfPath: ELF, tracepoints, oneBody: true, payloadBytes: 0 }).text).toMatch(/^config = \{ max_strlen = 69 \}/);
     expect(one.payloadBytes).toBe(4096);
     expect(one.env).toEqual({});
-    // The same parts, so the same parser joins them: one counter per tracepoint, shared by its lines.
+    // The same parts, printed by one printf: one perf record and one line per hit, no counters.
     expect(one.bodies.map((b) => b.role)).toEqual(multi.bodies.map((b) => b.role));
     const inbound = one.text.split('\n').find((line) => line.includes(':net:inbound_message {'))!;
-    expect(inbound.match(/printf\(/g)).toHaveLength(5);
+    expect(inbound.match(/printf\(/g)).toHaveLength(1);
+    expect(inbound).not.toContain('@n');
+    expect(inbound).toContain('printf("BTR %lu %d %d %lu %ld %lu\\t%s\\t%s\\t%s\\t%rh\\n"');
     expect(inbound).toContain('$len = arg4 > 4096 ? 4096 : arg4;');
     expectCode(() => generateProgram({ elfPath: ELF, oneBody: true, payloadBytes: 4097 }), 'BAD_OPTION', /out of range/);
     expectCode(() => generateProgram({ elfPath: ELF, payloadBytes: 201 }), 'BAD_OPTION', /out of range/);
   });
 
-  it('parses a one-body hit into one record with the whole payload and msg_captured', () => {
+  it('parses a one-body hit (one line) into one record with the whole payload and msg_captured', () => {
     const program = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message'], oneBody: true });
     const parser = new BpftraceOutputParser(program);
     const bytes = Array.from({ length: 300 }, (_, k) => (k & 0xff).toString(16).padStart(2, '0'));
-    parser.push('BTH 0 10 11 1 5000 7 300');
-    parser.push('BTP 1 11 1 127.0.0.1:18444');
-    parser.push('BTP 2 11 1 inbound');
-    parser.push('BTP 3 11 1 headers');
-    const parsed = parser.push(`BTP 4 11 1 ${bytes.join(' ')}`);
+    const parsed = parser.push(`BTR 0 10 11 5000 7 300\t127.0.0.1:18444\tinbound\theaders\t${bytes.join(' ')}`);
     expect(parsed.kind).toBe('records');
-    const record = (parsed as unknown as { records: { args: Record<string, unknown> }[] }).records[0]!;
-    expect(record.args).toMatchObject({ peer_id: 7, msg_size: 300, msg_type: 'headers', msg_captured: 300, msg: bytes.join('') });
+    const record = (parsed as unknown as { records: { pid: number; tid: number; ns: bigint; args: Record<string, unknown> }[] }).records[0]!;
+    expect(record).toMatchObject({ pid: 10, tid: 11, ns: 5000n });
+    expect(record.args).toMatchObject({ peer_id: 7, peer_addr: '127.0.0.1:18444', peer_conn_type: 'inbound', msg_size: 300, msg_type: 'headers', msg_captured: 300, msg: bytes.join('') });
+    expect(parser.completeHits).toBe(1);
+    expect(parser.incompleteHits).toBe(0);
   });
+
+  it('reads a one-line hit whose string held a newline or a tab, and counts one it cannot split', () => {
+    const program = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message', 'mempool:rejected'], oneBody: true });
+    const parser = new BpftraceOutputParser(program);
+    const rejected = program.layouts.get('mempool:rejected')!.bodies[0]!.id;
+    const txid = Array.from({ length: 32 }, (_, k) => k.toString(16).padStart(2, '0')).join(' ');
+    // mempool:rejected has one string (the reason): a tab in it is still unambiguous.
+    const withTab = parser.push(`BTR ${rejected} 10 11 5000\t${txid}\tbad\ttx`);
+    expect(withTab.kind === 'records' && withTab.records[0]!.args).toMatchObject({ reason: 'bad\ttx' });
+    // A newline ends the line early: the hit waits for its continuation.
+    expect(parser.push('BTR 0 10 11 5001 7 1\t127.0.0.1:1')).toEqual({ kind: 'records', records: [] });
+    expect(parser.incompleteHits).toBe(1);
+    const continued = parser.push('8444\tinbound\tping\t00');
+    expect(continued.kind === 'records' && continued.records[0]!.args).toMatchObject({ peer_addr: '127.0.0.1:1\n8444', msg_type: 'ping', msg: '00' });
+    // net:inbound_message has three strings: an extra field cannot be attributed.
+    expect(parser.push('BTR 0 10 11 5002 7 1\ta\tb\tinbound\tping\t00').kind).toBe('other');
+    // A continuation that never comes: the next protocol line closes it as incomplete.
+    parser.push('BTR 0 10 11 5003 7 1\t127.0.0.1:1');
+    expect(parser.push('BTREADY')).toEqual({ kind: 'ready' });
+    expect(parser.completeHits).toBe(2);
+    expect(parser.incompleteHits).toBe(2);
+  });
+
 });

@@ -182,14 +182,18 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
     const lease = await small.acquire({ elfPath, tracepoints: ['net:inbound_message'] }, { record() {}, lost() {}, failed() {} });
     cleanups.push(() => lease.release());
     expect(lease.bpftracePid()).toBe(ourBpftracePids()[0]);
-    const bodiesPerHit = lease.program.layouts.get('net:inbound_message')!.bodies.length;
+    // One line per hit in one-body mode (bpftrace >= 0.20), one per part on bpftrace 0.17 (program.ts).
+    const recordsPerHit = lease.program.oneBody ? 1 : lease.program.layouts.get('net:inbound_message')!.bodies.length;
 
     const fired = await e.burst('net:inbound_message', 100_000, 250);
     expect(fired).toBe(100_000);
     expect(await lease.sync()).toBe(true);
     // After the flush barrier every record is accounted for: read, or reported lost by bpftrace.
+    // The lost count may also hold a few BTFLUSH records (of `kill` commands, ours or anyone's)
+    // that met the full ring: they share it with the hits.
     const stats = lease.stats();
-    expect(stats.receivedRecords + stats.lostRecords).toBe(fired * bodiesPerHit);
+    expect(stats.receivedRecords + stats.lostRecords).toBeGreaterThanOrEqual(fired * recordsPerHit);
+    expect(stats.receivedRecords + stats.lostRecords).toBeLessThanOrEqual(fired * recordsPerHit + 16);
     expect(stats.lostRecords).toBeGreaterThan(0);
     expect(stats.completeHits).toBeLessThan(fired);
     expect(stats.completeHits + stats.incompleteHits).toBeLessThanOrEqual(fired);

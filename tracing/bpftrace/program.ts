@@ -2,15 +2,18 @@
  * Generates the bpftrace program for a set of catalog tracepoints on one ELF file (path mode:
  * every process of that binary is traced, semaphores raised through the kernel's uprobe ref_ctr).
  *
- * Output protocol, one line per part of a hit:
+ * bpftrace ≥ 0.20 (`config = { max_strlen = … }`, strings off the stack) prints a whole hit from
+ * one probe body per tracepoint, as one line (one perf record, one write):
+ *   BTR <head body> <pid> <tid> <nsecs> <integer args…>\t<part>\t<part>…
+ * where the parts are the strings, hashes and payload in layout order. Fewer uprobes to attach and
+ * detach (~0.11 s each, docs/sources.md "bpftrace 0.17"), payloads up to 4096 bytes, and a fifth
+ * of the records and lines the per-part protocol needs (bench/tracer.ts measures the rate).
+ * bpftrace 0.17 fits only one 200-byte string or buffer per probe body in the 512-byte BPF stack,
+ * so there each part is its own probe body (one uprobe per part and call site), one line each:
  *   BTH <body> <pid> <tid> <n> <nsecs> <integer args…>   the head: every integer/bool argument
  *   BTP <body> <tid> <n> <value>                         one string, hash or payload
- * bpftrace 0.17 fits only one 200-byte string or buffer per probe body in the 512-byte BPF stack,
- * so there each part is its own probe body (one uprobe per part and call site). bpftrace ≥ 0.20
- * (`config = { max_strlen = … }`, strings off the stack) prints every part from one body per
- * tracepoint: fewer uprobes to attach and detach (~0.11 s each, docs/sources.md "bpftrace 0.17"), and
- * payloads up to 4096 bytes. `n` counts hits on this thread (a per-body or per-tracepoint map), so
- * the reader joins the parts of one hit by (tid, tracepoint, n) whatever order the CPUs delivered them.
+ * `n` counts hits on this thread (a per-body map), so the reader joins the parts of one hit by
+ * (tid, tracepoint, n) whatever order the CPUs delivered them.
  */
 import { HarnessError } from '../../harness/common/errors.js';
 import type { ProbeNote } from '../elf-notes.js';
@@ -40,6 +43,13 @@ const MAP_KEYS_MAX = 65536;
 export const FLUSH_PID = 999_999_999;
 
 export type BodyRole = 'head' | 'string' | 'hash' | 'payload';
+
+/** One part of a one-line hit: its printf format, the values it prints, a statement run first. */
+interface Part {
+  format: string;
+  values: (bodyId: number) => string[];
+  setup?: string;
+}
 
 export interface ProgramBody {
   id: number;
@@ -171,6 +181,22 @@ function argExpression(
   return operandExpression(spec);
 }
 
+/**
+ * max_strlen for a one-body program: the payload capture, or the longest string if that is longer.
+ * A payload read with a run-time length takes max_strlen bytes in every hit's perf record whatever
+ * the message's size (strings take their own literal sizes), so a smaller capture means smaller
+ * records: more hits fit in the ring and bpftrace keeps up with higher rates (bench/tracer.ts).
+ */
+function oneBodyStrlen(payloadBytes: number, bodies: readonly ProgramBody[]): number {
+  const strings = bodies.flatMap((b) => (b.role === 'string' ? [stringSize(b.args[0]!)] : []));
+  return Math.max(payloadBytes, ...strings, 1);
+}
+
+/** str()'s size for a string argument (+1: it includes the NUL). */
+function stringSize(arg: TracepointArgument): number {
+  return Math.min((arg.maxLength ?? BPFTRACE_MAX_STRLEN - 1) + 1, BPFTRACE_MAX_STRLEN);
+}
+
 export function generateProgram(options: ProgramOptions): BpftraceProgram {
   const elfPath = validateElfPath(options.elfPath);
   const oneBody = options.oneBody ?? false;
@@ -191,8 +217,9 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
   }
 
   const lines: string[] = [
-    // One-body mode: strings live off the BPF stack, so one body holds every part of a hit.
-    ...(oneBody ? [`config = { max_strlen = ${maxPayload}; max_map_keys = ${MAP_KEYS_MAX} }`] : []),
+    // One-body mode: strings live off the BPF stack, so one body holds every part of a hit. The
+    // config line is filled in below, once the longest string is known.
+    ...(oneBody ? [''] : []),
     `BEGIN { printf("${READY_MARKER}\\n"); }`,
     `tracepoint:syscalls:sys_enter_kill /comm == "kill"/ { printf("BTFLUSH %d %d\\n", cpu, pid); }`,
   ];
@@ -230,16 +257,17 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
     });
 
     const layoutBodies: ProgramBody[] = [];
-    // One-body mode: the parts' statements are gathered and printed from one probe, sharing its counter.
-    const shared: string[] = [];
-    const sharedCounter = `@n${bodies.length}[tid]`;
-    const addBody = (role: BodyRole, bodyArgs: TracepointArgument[], statement: (id: number, counter: string) => string) => {
+    // One-body mode: the parts are gathered into one printf (formats and values in layout order).
+    const oneLine = { formats: [] as string[], values: [] as string[], setup: [] as string[] };
+    const addBody = (role: BodyRole, bodyArgs: TracepointArgument[], part: Part, statement: (id: number, counter: string) => string) => {
       const id = bodies.length;
       const body: ProgramBody = { id, tracepoint: name, role, args: bodyArgs };
       bodies.push(body);
       layoutBodies.push(body);
       if (oneBody) {
-        shared.push(statement(id, '$n'));
+        if (part.setup) oneLine.setup.push(part.setup);
+        oneLine.formats.push(part.format);
+        oneLine.values.push(...part.values(id));
         return;
       }
       const counter = `@n${id}[tid]`;
@@ -249,31 +277,36 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
     const integers = readable.filter((a) => a.kind === 'int' || a.kind === 'uint' || a.kind === 'bool');
     const casts = integers.map((a) => cast(a.cType, expressions.get(a.name)!));
     const headFormat = ['BTH %lu %d %d %lu %lu', ...casts.map((c) => c.format)].join(' ');
-    addBody('head', integers, (id, counter) =>
+    const head: Part = {
+      format: ['BTR %lu %d %d %lu', ...casts.map((c) => c.format)].join(' '),
+      values: (id) => [String(id), 'pid', 'tid', 'nsecs', ...casts.map((c) => c.expr)],
+    };
+    addBody('head', integers, head, (id, counter) =>
       `printf("${headFormat}\\n", ${[String(id), 'pid', 'tid', counter, 'nsecs', ...casts.map((c) => c.expr)].join(', ')});`,
     );
     for (const a of readable) {
       const expr = expressions.get(a.name)!;
       if (a.kind === 'string') {
-        // +1: str()'s size includes the NUL.
-        const size = Math.min((a.maxLength ?? BPFTRACE_MAX_STRLEN - 1) + 1, BPFTRACE_MAX_STRLEN);
-        addBody('string', [a], (id, counter) => `printf("BTP %lu %d %lu %s\\n", ${id}, tid, ${counter}, str(${expr}, ${size}));`);
+        const size = stringSize(a);
+        addBody('string', [a], { format: '\\t%s', values: () => [`str(${expr}, ${size})`] }, (id, counter) =>
+          `printf("BTP %lu %d %lu %s\\n", ${id}, tid, ${counter}, str(${expr}, ${size}));`);
       } else if (a.kind === 'hash32') {
-        addBody('hash', [a], (id, counter) => `printf("BTP %lu %d %lu %rh\\n", ${id}, tid, ${counter}, buf(${expr}, 32));`);
+        addBody('hash', [a], { format: '\\t%rh', values: () => [`buf(${expr}, 32)`] }, (id, counter) =>
+          `printf("BTP %lu %d %lu %rh\\n", ${id}, tid, ${counter}, buf(${expr}, 32));`);
       } else if (a.kind === 'bytes' && payloadBytes > 0) {
         const lengthExpr = a.lengthFrom ? expressions.get(a.lengthFrom) : undefined;
         if (!lengthExpr) {
           unavailable.push({ tracepoint: name, argument: a.name, reason: 'its length argument is not readable' });
           continue;
         }
-        addBody('payload', [a], (id, counter) =>
-          `$len = ${lengthExpr} > ${payloadBytes} ? ${payloadBytes} : ${lengthExpr}; ` +
-          `printf("BTP %lu %d %lu %rh\\n", ${id}, tid, ${counter}, buf(${expr}, $len));`,
+        const capped = `$len = ${lengthExpr} > ${payloadBytes} ? ${payloadBytes} : ${lengthExpr};`;
+        addBody('payload', [a], { setup: capped, format: '\\t%rh', values: () => ['buf(' + expr + ', $len)'] }, (id, counter) =>
+          `${capped} printf("BTP %lu %d %lu %rh\\n", ${id}, tid, ${counter}, buf(${expr}, $len));`,
         );
       }
     }
     if (oneBody) {
-      lines.push(`${probe} { ${sharedCounter} = ${sharedCounter} + 1; $n = ${sharedCounter}; ${shared.join(' ')} }`);
+      lines.push(`${probe} { ${[...oneLine.setup, `printf("${oneLine.formats.join('')}\\n", ${oneLine.values.join(', ')});`].join(' ')} }`);
       probeCount += 1;
     } else {
       probeCount += layoutBodies.length;
@@ -281,6 +314,7 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
     layouts.set(name, { tracepoint: name, args: readable, bodies: layoutBodies });
   }
 
+  if (oneBody) lines[0] = `config = { max_strlen = ${oneBodyStrlen(payloadBytes, bodies)} }`;
   return {
     text: lines.join('\n') + '\n',
     // One-body mode says it in its config block (bpftrace ≥ 0.20 renamed these variables).
