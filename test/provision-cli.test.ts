@@ -71,8 +71,12 @@ describe('regtest-harness provision', () => {
     const cacheDir = await mkdtemp(join(tmpdir(), 'rh-cli-cache-'));
     teardown.push(() => rm(cacheDir, { recursive: true, force: true }));
     const base = await closedPortUrl();
+    const saved = process.env.REGTEST_HARNESS_CACHE;
     process.env.REGTEST_HARNESS_CACHE = cacheDir;
-    teardown.push(async () => void delete process.env.REGTEST_HARNESS_CACHE);
+    teardown.push(async () => {
+      if (saved === undefined) delete process.env.REGTEST_HARNESS_CACHE;
+      else process.env.REGTEST_HARNESS_CACHE = saved;
+    });
     const { code, stderr } = await cli(['provision', '--source', 'release', '--release-base-url', base]);
     expect(code).toBe(2);
     expect(stderr).toContain(`regtest-harness provision: cannot download ${base}/bitcoin-core-29.2/SHA256SUMS`);
