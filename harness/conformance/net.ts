@@ -14,6 +14,8 @@ import type { TraceEvent } from '../../tracing/events.js';
 import type { ConformanceContext } from './context.js';
 import { NETWORK_ENUM } from './check.js';
 import { call } from './core-rpc.js';
+import { waitUntil } from '../common/wait.js';
+import { abortable, budget } from '../common/timing.js';
 
 /** The v1 P2P header getpeerinfo's per-message byte counts include (magic, command, length, checksum). */
 const V1_HEADER_BYTES = 24;
@@ -82,6 +84,14 @@ export async function misbehave(ctx: ConformanceContext, truth: NetTruth): Promi
   await call(ctx.rpc(1), 'sendmsgtopeer', toNode0.id, 'headers', invalidPowHeaders(tip, Math.floor(Date.now() / 1000)).toString('hex'));
   await ctx.waitFor('net:misbehaving_connection', (e) => e.node === 0 && e.args.peer_id === onNode0.id, 'node 0 to trace node 1 misbehaving');
   await ctx.waitFor('net:closed_connection', (e) => e.node === 0 && e.args.peer_id === onNode0.id, 'node 0 to close the misbehaving peer');
+  // closed_connection fires when the socket closes (CNode::CloseSocketDisconnect), which can come
+  // before the node leaves m_nodes: until it has, Core still counts it in the next connection's
+  // existing_connections while getpeerinfo, read a moment later, no longer does.
+  await waitUntil(async () => !(await call<{ id: number }[]>(ctx.rpc(0), 'getpeerinfo')).some((p) => p.id === onNode0.id), {
+    timeoutMs: budget(ctx.timing, 'event'),
+    description: 'node 0 to drop the misbehaving peer from its peer list',
+    ...abortable(ctx.timing),
+  });
   const log = (await readFile(ctx.network.node(0).debugLogPath, 'utf8')).slice(logBefore);
   const line = new RegExp(`Misbehaving: peer=${onNode0.id}: (.*)$`, 'm').exec(log);
   truth.misbehaving = { node: 0, peerId: onNode0.id, message: line?.[1]?.trim() };
