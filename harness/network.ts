@@ -6,7 +6,7 @@ import { ChainActions, WALLET } from './chain-actions.js';
 import type { ExitInfo } from './common/child-process/index.js';
 import { HarnessError } from './common/errors.js';
 import { trackForSignals, untrackForSignals } from './common/signal-cleanup.js';
-import { makeTiming, type Timing } from './common/timing.js';
+import { abortable, makeTiming, type Timing } from './common/timing.js';
 import { disconnectEdge, waitForEdgeHandshake } from './handshake-wait.js';
 import { makeNetworkDir, type NetworkDir } from './network-dir.js';
 import type { ConnectMode, NetworkOptions } from './network-options.js';
@@ -104,7 +104,7 @@ export class Network {
     // the first connection: with -connect= that is the spawn, so it goes live first; with addnode
     // it attaches while the nodes start (the barrier is before the dial, not before the spawn).
     const spawned = new SpawnBarrier<BitcoinNode | 'tracer'>([...this.nodes, ...(this.tracer?.prepare && this.connectMode === 'rpc' ? ['tracer' as const] : [])]);
-    const prepare = async () => this.tracer?.prepare?.([this.binary.elfPath], { spawned: () => spawned.arrive('tracer') }).finally(() => spawned.arrive('tracer'));
+    const prepare = async () => this.tracer?.prepare?.([this.binary.elfPath], { spawned: () => spawned.arrive('tracer'), ...abortable(this.timing) }).finally(() => spawned.arrive('tracer'));
     if (this.connectMode === 'startup') await prepare();
     signal?.throwIfAborted();
     this.options.log?.(`starting ${this.nodes.length} node(s): ${this.binary.versionLine}`);

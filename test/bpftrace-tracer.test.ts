@@ -70,6 +70,27 @@ describe.skipIf(skip)('UsdtTracer on the USDT emitter', () => {
     expect(await usdtReadiness('/bin/true')).toMatchObject({ ok: false, reason: expect.stringContaining('USDT') });
   });
 
+  it('a prepare given up on (Ctrl-C) rejects with the reason at once, and the session nobody wants stops once it is live', async () => {
+    const p = pool();
+    const spawnedPids: number[] = [];
+    const tracer = new UsdtTracer({ pool: p });
+    const controller = new AbortController();
+    const reason = new Error('interrupted');
+    const preparing = tracer.prepare([elfPath], {
+      spawned: () => {
+        spawnedPids.push(...ourBpftracePids());
+        controller.abort(reason); // while bpftrace attaches
+      },
+      signal: controller.signal,
+    });
+    await expect(preparing).rejects.toBe(reason);
+    expect(spawnedPids).toHaveLength(1);
+    // Still attaching: the session is stopped once its start completes, not left running
+    // (a process's absence has no event to wait on).
+    await expect.poll(() => ourBpftracePids(), { timeout: 15_000 }).toEqual([]);
+    await expect(tracer.prepare([elfPath], { signal: controller.signal })).rejects.toBe(reason);
+  });
+
   it('prepared before a process exists: its first probes wait and are delivered in order once it becomes a target', async () => {
     const sink = new ListSink();
     const tracer = new UsdtTracer({ pool: pool() });

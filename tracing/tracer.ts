@@ -51,6 +51,8 @@ export interface EventSink {
 export interface PrepareHooks {
   /** Called once the tracer's own process runs the rest of the attach, so the caller's thread may do blocking work (harness/spawn-barrier.ts). */
   spawned?: () => void;
+  /** Stop waiting for the attach (Ctrl-C): prepare() rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**

@@ -50,11 +50,19 @@ export interface PoolLease {
  * What a tracer needs from a pool: the in-process SessionPool, or a RemotePool that asks the
  * run's tracer daemon (daemon/client.ts) so every worker shares one bpftrace per binary.
  */
-/** Called once the bpftrace serving a request runs (at once when one already does): the rest of the attach is its work, not this thread's. */
-export type SpawnedHook = () => void;
+/** How one acquire() is sequenced and ended; never part of the request (they do not cross to the daemon). */
+export interface AcquireHooks {
+  /** Called once the bpftrace serving the request runs (at once when one already does): the rest of the attach is its work, not this thread's. */
+  spawned?: () => void;
+  /**
+   * Stops waiting for the attach (Ctrl-C): acquire() rejects with the signal's reason and the
+   * subscriber is gone. A session nobody else wants is stopped once it has started.
+   */
+  signal?: AbortSignal;
+}
 
 export interface TracerPool {
-  acquire(request: PoolRequest, subscriber: PoolSubscriber, spawned?: SpawnedHook): Promise<PoolLease>;
+  acquire(request: PoolRequest, subscriber: PoolSubscriber, hooks?: AcquireHooks): Promise<PoolLease>;
   probeNotes(elfPath: string): Promise<ProbeNote[]>;
   /** Lets go of everything this pool holds for its process. */
   shutdown(): Promise<void>;
@@ -92,13 +100,14 @@ export class SessionPool implements TracerPool {
   }
 
   /** Resolves once the session's probes are live (the barrier). */
-  async acquire(request: PoolRequest, subscriber: PoolSubscriber, spawned?: SpawnedHook): Promise<PoolLease> {
+  async acquire(request: PoolRequest, subscriber: PoolSubscriber, hooks: AcquireHooks = {}): Promise<PoolLease> {
+    hooks.signal?.throwIfAborted();
     const tracepoints = [...new Set(request.tracepoints)].sort();
     const key = JSON.stringify([request.elfPath, tracepoints, request.payloadBytes ?? null]);
     let entry = this.entries.get(key);
-    if (entry) spawned?.();
+    if (entry) hooks.spawned?.();
     else {
-      const created: Entry = { key, subscribers: new Map(), starting: this.start(request, tracepoints, spawned) };
+      const created: Entry = { key, subscribers: new Map(), starting: this.start(request, tracepoints, hooks.spawned) };
       created.starting.then(
         (session) => {
           created.session = session;
@@ -113,14 +122,16 @@ export class SessionPool implements TracerPool {
     entry.idleTimer = undefined;
     const pids = new Set<number>(request.pids ?? []);
     entry.subscribers.set(subscriber, request.allPids ? null : pids);
+    const owner = entry;
     let session: BpftraceSession;
     try {
-      session = await entry.starting;
+      session = await untilAborted(entry.starting, hooks.signal);
     } catch (error) {
       entry.subscribers.delete(subscriber);
+      // Given up on, not failed: whoever else waits keeps the session; if nobody does, it stops once started.
+      if (hooks.signal?.aborted) void owner.starting.then(() => this.maybeStop(owner), () => undefined);
       throw error;
     }
-    const owner = entry;
     let released = false;
     return {
       program: session.program,
@@ -140,7 +151,7 @@ export class SessionPool implements TracerPool {
     };
   }
 
-  private async start(request: PoolRequest, tracepoints: TracepointName[], spawned?: SpawnedHook): Promise<BpftraceSession> {
+  private async start(request: PoolRequest, tracepoints: TracepointName[], spawned?: () => void): Promise<BpftraceSession> {
     const probeNotes = await this.probeNotes(request.elfPath);
     const bpftracePath = this.options.bpftracePath ?? locateBpftrace()?.path;
     // bpftrace ≥ 0.20: one probe body per tracepoint (fewer uprobes) and whole payloads.
@@ -219,4 +230,15 @@ export class SessionPool implements TracerPool {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** `promise`, or the signal's reason as soon as it aborts. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -84,7 +84,7 @@ export class UsdtTracer implements Tracer {
   async prepare(elfPaths: readonly string[], hooks: PrepareHooks = {}): Promise<void> {
     for (const elfPath of new Set(elfPaths)) {
       if (this.leases.has(elfPath)) continue;
-      const acquiring = this.acquire(elfPath, [], true, hooks.spawned);
+      const acquiring = this.acquire(elfPath, [], true, hooks);
       this.leases.set(elfPath, acquiring);
       try {
         await acquiring;
@@ -119,7 +119,7 @@ export class UsdtTracer implements Tracer {
     }
   }
 
-  private async acquire(elfPath: string, pids: readonly number[], allPids: boolean, spawned?: () => void): Promise<Attached> {
+  private async acquire(elfPath: string, pids: readonly number[], allPids: boolean, hooks: PrepareHooks = {}): Promise<Attached> {
     const subscriber: PoolSubscriber = {
       record: (record) => this.onRecord(record),
       lost: (_count, total) => this.onLost(total - (this.lostBaseline.get(subscriber) ?? 0)),
@@ -129,7 +129,7 @@ export class UsdtTracer implements Tracer {
     // The site check reads the binary while bpftrace starts; a damaged site still fails before any event is used.
     const [checked, leased] = await Promise.allSettled([
       this.refuseDamagedSites(elfPath, tracepoints),
-      this.pool.acquire({ elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids, allPids }, subscriber, spawned),
+      this.pool.acquire({ elfPath, tracepoints, payloadBytes: this.options.payloadBytes, pids, allPids }, subscriber, hooks),
     ]);
     if (checked.status === 'rejected') {
       if (leased.status === 'fulfilled') await leased.value.release();

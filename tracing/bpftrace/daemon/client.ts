@@ -8,7 +8,7 @@
 import { createConnection, type Socket } from 'node:net';
 import { HarnessError } from '../../../harness/common/errors.js';
 import { readProbeNotesCached, type ProbeNote } from '../../elf-notes.js';
-import type { PoolLease, PoolRequest, PoolSubscriber, SpawnedHook, TracerPool } from '../pool.js';
+import { untilAborted, type AcquireHooks, type PoolLease, type PoolRequest, type PoolSubscriber, type TracerPool } from '../pool.js';
 import {
   fromWireError,
   fromWireProgram,
@@ -238,11 +238,16 @@ export class RemotePool implements TracerPool {
   }
 
   /** Resolves once the daemon's session for this request is past its barrier. */
-  async acquire(request: PoolRequest, subscriber: PoolSubscriber, spawned?: SpawnedHook): Promise<RemoteLease> {
+  async acquire(request: PoolRequest, subscriber: PoolSubscriber, hooks: AcquireHooks = {}): Promise<RemoteLease> {
+    hooks.signal?.throwIfAborted();
     const connection = await this.connect();
     const acquiring = connection.acquire(request, subscriber);
-    spawned?.(); // the daemon, another process, does the rest
-    const lease = await acquiring;
+    hooks.spawned?.(); // the daemon, another process, does the rest
+    const lease = await untilAborted(acquiring, hooks.signal).catch((error: unknown) => {
+      // Given up on (Ctrl-C): the lease the daemon still grants is handed back at once.
+      if (hooks.signal?.aborted) void acquiring.then((late) => late.release(), () => undefined);
+      throw error;
+    });
     this.leases.add(lease);
     const release = lease.release;
     return {
