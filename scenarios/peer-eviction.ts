@@ -46,6 +46,9 @@ export const peerEviction: Scenario<Run> = {
     const { entry, close } = await firstClose;
     ids.set(extra.lane, (await network.node(NODE).rpc.call('getpeerinfo')).find((info) => info.addr === extra.peer.localAddress)?.id ?? -1);
     const evictedId = ids.get(entry.lane);
+    // The node's own view of the newcomer (its version, from the trace) may be read after the peer's
+    // handshake completed on the peer's side: wait for it, so the lanes compare like with like.
+    await context.trace.waitFor((e) => e.node === NODE && e.peer_node === extra.lane, { description: `node${NODE} to trace ${extra.name}'s traffic` });
     if (tracesConnectionEvents(network)) {
       await context.trace.waitFor((e) => e.node === NODE && e.tracepoint === 'net:closed_connection' && e.args.peer_id === evictedId, { description: `node${NODE} to trace closing ${entry.name}` });
     }
