@@ -5,6 +5,8 @@
  * test run pay the attach once. Subscribers talk to the pool through `PoolSubscriber` only, so the
  * cross-worker daemon (daemon/) serves the same acquire/release over a socket.
  */
+import { untilAborted } from '../../harness/common/timing.js';
+import type { PrepareHooks } from '../tracer.js';
 import type { HarnessError } from '../../harness/common/errors.js';
 import type { TracepointName } from '../events.js';
 import { readProbeNotesCached, type ProbeNote } from '../elf-notes.js';
@@ -12,6 +14,9 @@ import type { RawRecord } from './parse.js';
 import { generateProgram, type BpftraceProgram } from './program.js';
 import { bpftraceVersion, locateBpftrace, supportsOneBody } from './locate.js';
 import { BpftraceSession, type SessionListener, type SessionOptions, type SessionStats } from './session.js';
+
+/** How one acquire() is sequenced and ended: a tracer's prepare hooks, passed on. */
+export type AcquireHooks = PrepareHooks;
 
 export interface PoolRequest {
   elfPath: string;
@@ -50,18 +55,13 @@ export interface PoolLease {
  * What a tracer needs from a pool: the in-process SessionPool, or a RemotePool that asks the
  * run's tracer daemon (daemon/client.ts) so every worker shares one bpftrace per binary.
  */
-/** How one acquire() is sequenced and ended; never part of the request (they do not cross to the daemon). */
-export interface AcquireHooks {
-  /** Called once the bpftrace serving the request runs (at once when one already does): the rest of the attach is its work, not this thread's. */
-  spawned?: () => void;
-  /**
-   * Stops waiting for the attach (Ctrl-C): acquire() rejects with the signal's reason and the
-   * subscriber is gone. A session nobody else wants is stopped once it has started.
-   */
-  signal?: AbortSignal;
-}
-
 export interface TracerPool {
+  /**
+   * `hooks` (never part of the request: they do not cross to the daemon): `spawned` is called once
+   * the bpftrace serving the request runs (at once when one already does); an aborted `signal`
+   * rejects with its reason and the subscriber is gone, and a session nobody else wants is stopped
+   * once it has started.
+   */
   acquire(request: PoolRequest, subscriber: PoolSubscriber, hooks?: AcquireHooks): Promise<PoolLease>;
   probeNotes(elfPath: string): Promise<ProbeNote[]>;
   /** Lets go of everything this pool holds for its process. */
@@ -232,13 +232,3 @@ export class SessionPool implements TracerPool {
   }
 }
 
-/** `promise`, or the signal's reason as soon as it aborts. */
-export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}

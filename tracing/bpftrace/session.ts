@@ -305,6 +305,7 @@ export class BpftraceSession {
     } finally {
       for (const pid of kills) this.flushedBy.delete(pid);
       this.syncsInFlight -= 1;
+      if (this.syncsInFlight === 0) this.flushedBy.clear(); // other kill commands' lines, read meanwhile
     }
   }
 

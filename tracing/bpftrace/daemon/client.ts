@@ -8,7 +8,8 @@
 import { createConnection, type Socket } from 'node:net';
 import { HarnessError } from '../../../harness/common/errors.js';
 import { readProbeNotesCached, type ProbeNote } from '../../elf-notes.js';
-import { untilAborted, type AcquireHooks, type PoolLease, type PoolRequest, type PoolSubscriber, type TracerPool } from '../pool.js';
+import { untilAborted } from '../../../harness/common/timing.js';
+import type { AcquireHooks, PoolLease, PoolRequest, PoolSubscriber, TracerPool } from '../pool.js';
 import {
   fromWireError,
   fromWireProgram,
