@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { isHarnessError } from '../harness/common/errors.js';
 import type { ProbeNote } from '../tracing/elf-notes.js';
-import { generateProgram, operandExpression } from '../tracing/bpftrace/program.js';
+import { generateProgram, operandExpression, WORD_PAYLOAD_MAX } from '../tracing/bpftrace/program.js';
 import { BpftraceOutputParser, hashToRpcHex } from '../tracing/bpftrace/parse.js';
 
 const ELF = '/opt/bitcoin-29.0/bin/bitcoind';
@@ -154,10 +154,16 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     // The same parts, printed by one printf: one perf record and one line per hit, no counters.
     expect(one.bodies.map((b) => b.role)).toEqual(multi.bodies.map((b) => b.role));
     const inbound = one.text.split('\n').find((line) => line.includes(':net:inbound_message {'))!;
-    expect(inbound.match(/printf\(/g)).toHaveLength(1);
     expect(inbound).not.toContain('@n');
-    expect(inbound).toContain('printf("BTR %lu %d %d %lu %ld %lu\\t%s\\t%s\\t%s\\t%rh\\n"');
-    expect(inbound).toContain('$len = arg4 > 4096 ? 4096 : arg4;');
+    // Payloads up to WORD_PAYLOAD_MAX bytes print as 64-bit words (no buf() to format), longer ones through buf().
+    const words = Array(WORD_PAYLOAD_MAX / 8).fill('%lx').join(' ');
+    expect(inbound).toContain(`if (arg4 <= ${WORD_PAYLOAD_MAX}) { printf("BTR %lu %d %d %lu %ld %lu\\t%s\\t%s\\t%s\\tw${words}\\n"`);
+    expect(inbound).toContain(`*(uint64*)(arg5 + ${WORD_PAYLOAD_MAX - 8})); } else { $len = arg4 > 4096 ? 4096 : arg4; printf("BTR %lu %d %d %lu %ld %lu\\t%s\\t%s\\t%s\\t%rh\\n"`);
+    expect(inbound.match(/printf\(/g)).toHaveLength(2);
+    // A capture within the word form needs no buf() at all.
+    const small = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message'], oneBody: true, payloadBytes: 20 }).text;
+    expect(small).toContain('\\tw%lx %lx %lx\\n"');
+    expect(small).not.toContain('buf(');
     expectCode(() => generateProgram({ elfPath: ELF, oneBody: true, payloadBytes: 4097 }), 'BAD_OPTION', /out of range/);
     expectCode(() => generateProgram({ elfPath: ELF, payloadBytes: 201 }), 'BAD_OPTION', /out of range/);
   });
@@ -173,6 +179,26 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     expect(record.args).toMatchObject({ peer_id: 7, peer_addr: '127.0.0.1:18444', peer_conn_type: 'inbound', msg_size: 300, msg_type: 'headers', msg_captured: 300, msg: bytes.join('') });
     expect(parser.completeHits).toBe(1);
     expect(parser.incompleteHits).toBe(0);
+  });
+
+  it('parses payload and hash words: little-endian, leading zeros left off by %lx, cut at msg_size', () => {
+    const program = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message', 'mempool:rejected'], oneBody: true });
+    const parser = new BpftraceOutputParser(program);
+    const parse = (line: string) => {
+      const parsed = parser.push(line);
+      expect(parsed.kind).toBe('records');
+      return (parsed as unknown as { records: { args: Record<string, unknown> }[] }).records[0]!.args;
+    };
+    // Bytes 01 02 … 0b: word 0 holds 01..08 (low byte first), word 1 holds 09 0a 0b and whatever followed the message.
+    expect(parse('BTR 0 10 11 5000 7 11\ta\tinbound\tping\tw807060504030201 ffffff0b0a09 0')).toMatchObject({ msg_size: 11, msg_captured: 11, msg: '0102030405060708090a0b' });
+    expect(parse('BTR 0 10 11 5001 7 0\ta\tinbound\tverack\tw0 0')).toMatchObject({ msg_size: 0, msg_captured: 0, msg: '' });
+    // A hash in internal order 00 01 … 1f is RPC hex 1f 1e … 00.
+    const rejected = program.layouts.get('mempool:rejected')!.bodies[0]!.id;
+    const internal = Array.from({ length: 32 }, (_, k) => k);
+    const words = [0, 1, 2, 3].map((w) => BigInt(`0x${internal.slice(8 * w, 8 * w + 8).reverse().map((b) => b.toString(16).padStart(2, '0')).join('')}`).toString(16));
+    expect(words[0]).toBe('706050403020100'); // the leading zero is left off
+    const rpc = [...internal].reverse().map((b) => b.toString(16).padStart(2, '0')).join('');
+    expect(parse(`BTR ${rejected} 10 11 5002\tw${words.join(' ')}\tbad-txns`)).toMatchObject({ txid: rpc, reason: 'bad-txns' });
   });
 
   it('reads a one-line hit whose string held a newline or a tab, and counts one it cannot split', () => {

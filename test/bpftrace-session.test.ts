@@ -6,7 +6,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TracepointArgsMap, TracepointName } from '../tracing/events.js';
 import { catalog, MAX_MISBEHAVING_MESSAGE_LENGTH, MAX_PEER_ADDR_LENGTH, MAX_REJECT_REASON_LENGTH } from '../tracing/catalog.js';
 import { readProbeNotes } from '../tracing/elf-notes.js';
-import { generateProgram } from '../tracing/bpftrace/program.js';
+import { generateProgram, WORD_PAYLOAD_MAX } from '../tracing/bpftrace/program.js';
 import type { RawRecord } from '../tracing/bpftrace/parse.js';
 import { BpftraceSession, type SessionListener } from '../tracing/bpftrace/session.js';
 import { isHarnessError, type HarnessError } from '../harness/common/errors.js';
@@ -137,6 +137,23 @@ describe.skipIf(skip)('bpftrace session on the USDT emitter', () => {
     expect(inbound.peer_addr).toHaveLength(MAX_PEER_ADDR_LENGTH);
     expect(inbound.msg_captured).toBe(Math.min(250, program.payloadBytes)); // 200 on bpftrace 0.17, whole from 0.20
     expect(collector.lostTotal).toBe(0);
+  });
+
+  it('decodes payloads exactly on both sides of the word form (WORD_PAYLOAD_MAX), cut at the message end', async () => {
+    const e = await emitter();
+    const { collector, program } = await session(['net:inbound_message']);
+    // Word-aligned and not, empty, at and past the bound (there the program prints buf() instead).
+    const sizes = [0, 1, 7, 8, 9, 250, WORD_PAYLOAD_MAX, WORD_PAYLOAD_MAX + 1, 1000];
+    for (const [peer, size] of sizes.entries()) {
+      expect(await e.fire('net:inbound_message', { ...SAMPLES['net:inbound_message'], peer_id: peer, msg_size: size, msg: payload(size) })).toBe(true);
+    }
+    await collector.until(() => collector.records.length === sizes.length);
+    for (const record of collector.records) {
+      const args = record.args as TracepointArgsMap['net:inbound_message'];
+      const size = sizes[args.peer_id]!;
+      const captured = Math.min(size, program.payloadBytes);
+      expect(args, `${size} bytes`).toMatchObject({ msg_size: size, msg_captured: captured, msg: payload(size).slice(0, captured * 2) });
+    }
   });
 
   it('stamps records with CLOCK_MONOTONIC, the clock of process.hrtime.bigint()', async () => {

@@ -51,9 +51,29 @@ export function compactHex(spaced: string): string {
   return out.toString('latin1');
 }
 
-/** Hash bytes as printed (%rh, internal order) → RPC hex (reversed). */
-export function hashToRpcHex(spaced: string): string {
-  return spaced.trim().split(' ').filter(Boolean).reverse().join('');
+/** Hash bytes as printed (%rh, internal order; or as 4 words) → RPC hex (reversed). */
+export function hashToRpcHex(printed: string): string {
+  // Words are little-endian, so the last word, printed big-endian, starts the reversed bytes.
+  if (printed.startsWith('w')) return printed.slice(1).split(' ').reverse().map((word) => word.padStart(16, '0')).join('');
+  return printed.trim().split(' ').filter(Boolean).reverse().join('');
+}
+
+/**
+ * Little-endian 64-bit words as `%lx` prints them ("w<word> <word> …", program.ts WORD_PAYLOAD_MAX)
+ * → their first `bytes` bytes as hex. Each word's low byte is its last two digits.
+ */
+export function wordsToHex(printed: string, bytes: number): string {
+  const words = printed.slice(1).split(' ');
+  const take = Math.min(bytes, words.length * 8);
+  const out = Buffer.allocUnsafe(take * 2);
+  for (let byte = 0; byte < take; byte++) {
+    const word = words[byte >> 3]!;
+    // Digits of byte k of a word: at 14 - 2k from the left of its 16-digit form ('0' where %lx left them off).
+    const at = word.length - 2 - 2 * (byte & 7);
+    out[2 * byte] = at >= 0 ? word.charCodeAt(at) : 48;
+    out[2 * byte + 1] = at + 1 >= 0 ? word.charCodeAt(at + 1) : 48;
+  }
+  return out.toString('latin1');
 }
 
 function decodeInteger(arg: TracepointArgument, text: string): number | boolean {
@@ -220,7 +240,9 @@ export class BpftraceOutputParser {
       if (body.role === 'string') args[arg.name] = text;
       else if (body.role === 'hash') args[arg.name] = hashToRpcHex(text);
       else {
-        const hex = compactHex(text);
+        // The word form always prints whole words: the message's own size says where it ends.
+        const size = arg.lengthFrom === undefined ? 0 : Number(args[arg.lengthFrom]);
+        const hex = text.startsWith('w') ? wordsToHex(text, Math.min(size, this.program.payloadBytes)) : compactHex(text);
         args[arg.name] = hex;
         args.msg_captured = hex.length / 2;
       }

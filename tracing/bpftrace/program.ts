@@ -44,11 +44,32 @@ export const FLUSH_PID = 999_999_999;
 
 export type BodyRole = 'head' | 'string' | 'hash' | 'payload';
 
+/**
+ * One-body mode prints hashes, and payloads up to this many bytes, as little-endian 64-bit words
+ * (`w<%lx> <%lx> …`) instead of through buf(). bpftrace 0.23 formats a buf() argument byte by byte
+ * and builds a std::regex for it on every hit: ~35 µs of its single thread per hit, against well
+ * under 1 µs per integer (docs/sources.md, "bpftrace 0.23: formatting cost"). Most P2P messages fit
+ * (version, verack, ping, inv, headers, tx); larger ones take buf(). The bound keeps the program
+ * quick to compile (each word is ~1 ms of attach) and under printf's 128-argument limit.
+ */
+export const WORD_PAYLOAD_MAX = 256;
+
 /** One part of a one-line hit: its printf format, the values it prints, a statement run first. */
 interface Part {
   format: string;
   values: (bodyId: number) => string[];
   setup?: string;
+  /** A cheaper way to print this part, used when `when` holds (a payload that fits in words). */
+  small?: { when: string; format: string; values: string[] };
+}
+
+/** printf format and values for `bytes` bytes at `pointer` as 64-bit words (a read past a short message's end is trimmed by the reader). */
+function wordsPart(pointer: string, bytes: number): { format: string; values: string[] } {
+  const count = Math.ceil(bytes / 8);
+  return {
+    format: `\\tw${Array(count).fill('%lx').join(' ')}`,
+    values: Array.from({ length: count }, (_, k) => (k === 0 ? `*(uint64*)(${pointer})` : `*(uint64*)(${pointer} + ${8 * k})`)),
+  };
 }
 
 export interface ProgramBody {
@@ -192,6 +213,17 @@ function oneBodyStrlen(payloadBytes: number, bodies: readonly ProgramBody[]): nu
   return Math.max(payloadBytes, ...strings, 1);
 }
 
+/** The one printf of a one-body hit; with a payload that has a word form, one printf for each form. */
+function oneLineStatement(parts: readonly { part: Part; id: number }[]): string {
+  const printf = (small: boolean) => {
+    const chosen = parts.map(({ part, id }) => (small && part.small ? part.small : { format: part.format, values: part.values(id) }));
+    return `printf("${chosen.map((c) => c.format).join('')}\\n", ${chosen.flatMap((c) => c.values).join(', ')});`;
+  };
+  const whole = [...parts.flatMap(({ part }) => (part.setup ? [part.setup] : [])), printf(false)].join(' ');
+  const small = parts.find(({ part }) => part.small)?.part.small;
+  return small ? `if (${small.when}) { ${printf(true)} } else { ${whole} }` : whole;
+}
+
 /** str()'s size for a string argument (+1: it includes the NUL). */
 function stringSize(arg: TracepointArgument): number {
   return Math.min((arg.maxLength ?? BPFTRACE_MAX_STRLEN - 1) + 1, BPFTRACE_MAX_STRLEN);
@@ -258,16 +290,14 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
 
     const layoutBodies: ProgramBody[] = [];
     // One-body mode: the parts are gathered into one printf (formats and values in layout order).
-    const oneLine = { formats: [] as string[], values: [] as string[], setup: [] as string[] };
+    const oneLine: { part: Part; id: number }[] = [];
     const addBody = (role: BodyRole, bodyArgs: TracepointArgument[], part: Part, statement: (id: number, counter: string) => string) => {
       const id = bodies.length;
       const body: ProgramBody = { id, tracepoint: name, role, args: bodyArgs };
       bodies.push(body);
       layoutBodies.push(body);
       if (oneBody) {
-        if (part.setup) oneLine.setup.push(part.setup);
-        oneLine.formats.push(part.format);
-        oneLine.values.push(...part.values(id));
+        oneLine.push({ part, id });
         return;
       }
       const counter = `@n${id}[tid]`;
@@ -291,7 +321,8 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
         addBody('string', [a], { format: '\\t%s', values: () => [`str(${expr}, ${size})`] }, (id, counter) =>
           `printf("BTP %lu %d %lu %s\\n", ${id}, tid, ${counter}, str(${expr}, ${size}));`);
       } else if (a.kind === 'hash32') {
-        addBody('hash', [a], { format: '\\t%rh', values: () => [`buf(${expr}, 32)`] }, (id, counter) =>
+        const words = wordsPart(expr, 32);
+        addBody('hash', [a], { format: words.format, values: () => words.values }, (id, counter) =>
           `printf("BTP %lu %d %lu %rh\\n", ${id}, tid, ${counter}, buf(${expr}, 32));`);
       } else if (a.kind === 'bytes' && payloadBytes > 0) {
         const lengthExpr = a.lengthFrom ? expressions.get(a.lengthFrom) : undefined;
@@ -300,13 +331,18 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
           continue;
         }
         const capped = `$len = ${lengthExpr} > ${payloadBytes} ? ${payloadBytes} : ${lengthExpr};`;
-        addBody('payload', [a], { setup: capped, format: '\\t%rh', values: () => ['buf(' + expr + ', $len)'] }, (id, counter) =>
+        const words = wordsPart(expr, Math.min(payloadBytes, WORD_PAYLOAD_MAX));
+        const part: Part =
+          payloadBytes <= WORD_PAYLOAD_MAX
+            ? { format: words.format, values: () => words.values }
+            : { setup: capped, format: '\\t%rh', values: () => ['buf(' + expr + ', $len)'], small: { when: `${lengthExpr} <= ${WORD_PAYLOAD_MAX}`, ...words } };
+        addBody('payload', [a], part, (id, counter) =>
           `${capped} printf("BTP %lu %d %lu %rh\\n", ${id}, tid, ${counter}, buf(${expr}, $len));`,
         );
       }
     }
     if (oneBody) {
-      lines.push(`${probe} { ${[...oneLine.setup, `printf("${oneLine.formats.join('')}\\n", ${oneLine.values.join(', ')});`].join(' ')} }`);
+      lines.push(`${probe} { ${oneLineStatement(oneLine)} }`);
       probeCount += 1;
     } else {
       probeCount += layoutBodies.length;
