@@ -9,12 +9,11 @@ import { UsdtTracer } from '../tracing/bpftrace/usdt-tracer.js';
 import type { Emitter } from '../test/helpers/emitter.js';
 import { emitterTarget, percentile, TimingSink } from './tracer-fixtures.js';
 
-/** Message length each hit reports (captured whole at either capture size the bench uses). */
-export const PAYLOAD_LENGTH = 250;
-
 export interface RateFigure {
   /** Payload bytes the tracer captured at most (UsdtTracer's payloadBytes). */
   captureBytes: number;
+  /** msg_size of every hit. */
+  messageBytes: number;
   /** Offered events/s over both processes; 0 = as fast as the emitters fire. */
   offeredPerSecond: number;
   fired: number;
@@ -32,7 +31,7 @@ export interface RateFigure {
   errors: string[];
 }
 
-/** `count` events over both emitters, at `perSecond` in total (0: unpaced). */
+/** `count` events of `messageBytes` over both emitters, at `perSecond` in total (0: unpaced). */
 export async function deliveryAt(
   pool: SessionPool,
   elfPath: string,
@@ -40,6 +39,7 @@ export async function deliveryAt(
   perSecond: number,
   count: number,
   captureBytes: number,
+  messageBytes: number,
 ): Promise<RateFigure> {
   const tracer = new UsdtTracer({ pool, payloadBytes: captureBytes });
   const startedAtNs = process.hrtime.bigint();
@@ -52,8 +52,8 @@ export async function deliveryAt(
     );
     const half = Math.floor(count / 2);
     const fired = await Promise.all([
-      emitters[0].burst('net:inbound_message', half, PAYLOAD_LENGTH, Math.round(perSecond / 2)),
-      emitters[1].burst('net:outbound_message', count - half, PAYLOAD_LENGTH, Math.round(perSecond / 2)),
+      emitters[0].burst('net:inbound_message', half, messageBytes, Math.round(perSecond / 2)),
+      emitters[1].burst('net:outbound_message', count - half, messageBytes, Math.round(perSecond / 2)),
     ]);
     await tracer.detach(); // reads everything fired so far, or counts it lost
     const total = fired[0] + fired[1];
@@ -61,6 +61,7 @@ export async function deliveryAt(
     const deliveredPerSecond = spanS > 0 ? Math.round(sink.delivered / spanS) : 0;
     return {
       captureBytes,
+      messageBytes,
       offeredPerSecond: perSecond,
       fired: total,
       delivered: sink.delivered,

@@ -1,6 +1,7 @@
 /** The tracer section's text: method, then one table per measurement. */
 import { renderTable, NOT_APPLICABLE, type Column } from './table.js';
 import type { TracerFigures } from './tracer.js';
+import { WORD_PAYLOAD_MAX } from '../tracing/bpftrace/program.js';
 
 /** Reference sizes of regtest traffic (per the tracer's design notes), not measured here. */
 const HANDSHAKE_EVENTS_PER_NODE = 21;
@@ -42,6 +43,7 @@ function attachTable(f: TracerFigures): string {
 
 function rateTable(f: TracerFigures): string {
   const columns: Column[] = [
+    { header: 'msg_size' },
     { header: 'capture' },
     { header: 'offered/s' },
     { header: 'fired' },
@@ -56,10 +58,11 @@ function rateTable(f: TracerFigures): string {
   ];
   return renderTable(
     columns,
-    f.captures.flatMap((c) => c.rates.map((r) => {
+    f.series.flatMap((c) => c.rates.map((r) => {
       const whole = r.lost === 0 && r.errors.length === 0;
       const mark = !whole ? 'no' : r.offeredPerSecond === c.highestZeroLossPerSecond ? 'yes ◀ highest' : 'yes';
       return [
+        `${c.messageBytes} B`,
         `${c.captureBytes} B`,
         r.offeredPerSecond === 0 ? 'unpaced' : String(r.offeredPerSecond),
         String(r.fired),
@@ -90,9 +93,9 @@ function headroom(f: TracerFigures): string {
     `Regtest reference (not measured here): a handshake is ~${HANDSHAKE_EVENTS_PER_NODE} message events per node, so ${NETWORK_NODES} nodes`,
     `handshaking at once is ~${handshakeBurst} events; a block relay is a burst of tens of events.`,
   ];
-  for (const c of f.captures) {
+  for (const c of f.series) {
     const unpaced = c.rates.find((r) => r.offeredPerSecond === 0);
-    lines.push('', `Payloads captured up to ${c.captureBytes} bytes:`);
+    lines.push('', `${c.messageBytes}-byte messages, payloads captured up to ${c.captureBytes} bytes:`);
     if (c.highestKeptUpPerSecond !== undefined) {
       lines.push(
         `- highest paced rate delivered whole and kept up with: ${c.highestKeptUpPerSecond} events/s, ` +
@@ -143,10 +146,10 @@ ${f.attachNotes.map((note) => `\nNot measured: ${note}`).join('')}
 ### End-to-end delivery at regtest rates
 
 Two emitter processes fire net:inbound_message and net:outbound_message (half the rate each, paced evenly),
-msg_size ${f.payloadLength}, through UsdtTracer (its ${f.rateTracepoints} default tracepoints) into a sink, at two payload
-capture sizes: the tracer's default, and 256 bytes. Both hold these messages whole; a payload read with a
-run-time length takes the whole capture size in every perf record, so the smaller one fits 16× more hits in
-the ring and costs bpftrace less per hit (tracing/bpftrace/program.ts). Latency: probe hit (bpftrace nsecs, CLOCK_MONOTONIC) → event delivered to the sink.
+through UsdtTracer (its ${f.rateTracepoints} default tracepoints, payloads captured up to its default) into a sink,
+for two message sizes, each captured whole: 250 bytes, which bpftrace ≥ 0.20 prints as 64-bit words, and
+1000 bytes, past the word form's ${WORD_PAYLOAD_MAX}, which it prints through buf(), ~35 µs per hit in bpftrace's one
+thread (tracing/bpftrace/program.ts, WORD_PAYLOAD_MAX). Latency: probe hit (bpftrace nsecs, CLOCK_MONOTONIC) → event delivered to the sink.
 delivered/s: delivered events over first hit → last delivery. lost: fired but never delivered.
 kept up: delivered/s within 10 % of the offered rate (no backlog); zero loss alone can mean the perf ring
 (1024 pages per CPU) held a backlog until the run ended.

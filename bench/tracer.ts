@@ -15,25 +15,25 @@ import type { BenchContext } from './context.js';
 import { logTracerLatency, type LogLatencyFigure } from './log-tracer-latency.js';
 import { keptAliveAttach, pathModeAttach, perProcessAttach, type AttachFigure } from './tracer-attach.js';
 import { benchPool, EmitterCopies, startEmitters, stopEmitters } from './tracer-fixtures.js';
-import { deliveryAt, PAYLOAD_LENGTH, type RateFigure } from './tracer-rate.js';
+import { deliveryAt, type RateFigure } from './tracer-rate.js';
 
 export interface TracerFigures {
   bpftrace: string;
   quick: boolean;
-  payloadLength: number;
   /** How long each paced rate ran. */
   rateSeconds: number;
   attach: AttachFigure[];
   attachNotes: string[];
   /** Tracepoints the rate section's tracer attaches. */
   rateTracepoints: number;
-  /** The rates at each payload capture size, the largest (the tracer's default) first. */
-  captures: CaptureFigures[];
+  /** The rates for each message size, at the tracer's default capture. */
+  series: RateSeries[];
   logTracer: LogLatencyFigure;
 }
 
-export interface CaptureFigures {
+export interface RateSeries {
   captureBytes: number;
+  messageBytes: number;
   rates: RateFigure[];
   /** Highest paced rate delivered whole; undefined when every rate lost something. */
   highestZeroLossPerSecond: number | undefined;
@@ -42,16 +42,21 @@ export interface CaptureFigures {
 }
 
 /**
- * The capture sizes measured: the tracer's default (whole payloads up to 4096 bytes on bpftrace
- * ≥ 0.20, 200 on 0.17), and 256 bytes, which still holds the bench's 250-byte messages whole but
- * makes every perf record a sixteenth of the size (tracing/bpftrace/program.ts, oneBodyStrlen).
+ * The message sizes measured, each captured whole at the tracer's default capture (4096 bytes on
+ * bpftrace ≥ 0.20, 200 on 0.17): 250 bytes, which bpftrace ≥ 0.20 prints as 64-bit words, and
+ * 1000 bytes, past WORD_PAYLOAD_MAX, which it prints through buf() (tracing/bpftrace/program.ts).
  */
-function captureSizes(): number[] {
+function rateSeries(): { captureBytes: number; messageBytes: number }[] {
   const path = bpftraceBinary();
-  const largest = path && supportsOneBody(locatedVersion(path)) ? ONE_BODY_MAX_STRLEN : BPFTRACE_MAX_STRLEN;
-  return largest > SMALL_CAPTURE ? [largest, SMALL_CAPTURE] : [largest];
+  const oneBody = path !== undefined && supportsOneBody(locatedVersion(path));
+  if (!oneBody) return [{ captureBytes: BPFTRACE_MAX_STRLEN, messageBytes: SMALL_MESSAGE }];
+  return [
+    { captureBytes: ONE_BODY_MAX_STRLEN, messageBytes: SMALL_MESSAGE },
+    { captureBytes: ONE_BODY_MAX_STRLEN, messageBytes: LARGE_MESSAGE },
+  ];
 }
-const SMALL_CAPTURE = 256;
+const SMALL_MESSAGE = 250;
+const LARGE_MESSAGE = 1000;
 
 /** Why the tracer section cannot run here, or undefined when it can. */
 export function tracerSkipReason(): string | undefined {
@@ -61,7 +66,7 @@ export function tracerSkipReason(): string | undefined {
 /** Per mode: paced rates (events/s over both processes) and seconds at each, then one unpaced burst. */
 const RATE_PLAN = {
   quick: { rates: [500, 2000, 5000], seconds: 1, unpacedBurst: 10_000, logLines: 100 },
-  full: { rates: [500, 1000, 2000, 5000, 10_000, 20_000], seconds: 3, unpacedBurst: 50_000, logLines: 400 },
+  full: { rates: [500, 1000, 2000, 5000, 10_000, 20_000, 30_000, 40_000], seconds: 3, unpacedBurst: 50_000, logLines: 400 },
 } as const;
 const LOG_LINE_INTERVAL_MS = 5;
 const PROCESS_COUNT = 8;
@@ -74,24 +79,23 @@ export async function runTracerBench(ctx: BenchContext): Promise<TracerFigures> 
   try {
     const { figures: attach, notes: attachNotes } = await attachFigures(ctx, copies, running);
     await stopEmitters(running.splice(0));
-    const captures: CaptureFigures[] = [];
-    for (const captureBytes of captureSizes()) {
-      const rates = await rateFigures(ctx, copies, running, plan, captureBytes);
+    const series: RateSeries[] = [];
+    for (const { captureBytes, messageBytes } of rateSeries()) {
+      const rates = await rateFigures(ctx, copies, running, plan, captureBytes, messageBytes);
       await stopEmitters(running.splice(0));
       const whole = rates.filter((r) => r.offeredPerSecond > 0 && r.lost === 0 && r.errors.length === 0);
-      captures.push({ captureBytes, rates, highestZeroLossPerSecond: highest(whole), highestKeptUpPerSecond: highest(whole.filter((r) => r.keptUp)) });
+      series.push({ captureBytes, messageBytes, rates, highestZeroLossPerSecond: highest(whole), highestKeptUpPerSecond: highest(whole.filter((r) => r.keptUp)) });
     }
     ctx.progress(`tracer: log tracer, ${plan.logLines} lines every ${LOG_LINE_INTERVAL_MS} ms`);
     const logTracer = await logTracerLatency(plan.logLines, LOG_LINE_INTERVAL_MS);
     return {
       bpftrace: bpftraceVersion(),
       quick: ctx.quick,
-      payloadLength: PAYLOAD_LENGTH,
       rateSeconds: plan.seconds,
       attach,
       attachNotes,
       rateTracepoints: DEFAULT_USDT_TRACEPOINTS.length,
-      captures,
+      series,
       logTracer,
     };
   } finally {
@@ -147,6 +151,7 @@ async function rateFigures(
   running: Emitter[],
   plan: (typeof RATE_PLAN)[keyof typeof RATE_PLAN],
   captureBytes: number,
+  messageBytes: number,
 ): Promise<RateFigure[]> {
   const elfPath = await copies.path('rate');
   const [inbound, outbound] = await startEmitters(elfPath, 2);
@@ -155,15 +160,15 @@ async function rateFigures(
   // One bpftrace for every rate, as a test run's kept-alive pool gives; each rate gets a fresh tracer and sink.
   const pool = benchPool(60_000);
   try {
-    await deliveryAt(pool, elfPath, pair, 1000, 200, captureBytes); // warm-up: spawn and first records, not counted
+    await deliveryAt(pool, elfPath, pair, 1000, 200, captureBytes, messageBytes); // warm-up: spawn and first records, not counted
     const figures: RateFigure[] = [];
     for (const perSecond of plan.rates) {
-      const figure = await deliveryAt(pool, elfPath, pair, perSecond, perSecond * plan.seconds, captureBytes);
-      ctx.progress(`tracer: capture ${captureBytes} B, ${perSecond}/s for ${plan.seconds} s: ${figure.delivered}/${figure.fired} delivered, ${figure.lost} lost`);
+      const figure = await deliveryAt(pool, elfPath, pair, perSecond, perSecond * plan.seconds, captureBytes, messageBytes);
+      ctx.progress(`tracer: ${messageBytes} B messages, capture ${captureBytes} B, ${perSecond}/s for ${plan.seconds} s: ${figure.delivered}/${figure.fired} delivered, ${figure.lost} lost`);
       figures.push(figure);
     }
-    const unpaced = await deliveryAt(pool, elfPath, pair, 0, plan.unpacedBurst, captureBytes);
-    ctx.progress(`tracer: capture ${captureBytes} B, unpaced burst of ${plan.unpacedBurst}: ${unpaced.delivered}/${unpaced.fired} delivered, ${unpaced.lost} lost`);
+    const unpaced = await deliveryAt(pool, elfPath, pair, 0, plan.unpacedBurst, captureBytes, messageBytes);
+    ctx.progress(`tracer: ${messageBytes} B messages, capture ${captureBytes} B, unpaced burst of ${plan.unpacedBurst}: ${unpaced.delivered}/${unpaced.fired} delivered, ${unpaced.lost} lost`);
     figures.push(unpaced);
     return figures;
   } finally {

@@ -5,9 +5,10 @@
  * bpftrace ≥ 0.20 (`config = { max_strlen = … }`, strings off the stack) prints a whole hit from
  * one probe body per tracepoint, as one line (one perf record, one write):
  *   BTR <head body> <pid> <tid> <nsecs> <integer args…>\t<part>\t<part>…
- * where the parts are the strings, hashes and payload in layout order. Fewer uprobes to attach and
- * detach (~0.11 s each, docs/sources.md "bpftrace 0.17"), payloads up to 4096 bytes, and a fifth
- * of the records and lines the per-part protocol needs (bench/tracer.ts measures the rate).
+ * where the parts are the strings, hashes and payload in layout order (hashes and short payloads as
+ * 64-bit words, see WORD_PAYLOAD_MAX). Fewer uprobes to attach and detach (~0.11 s each,
+ * docs/sources.md "bpftrace 0.17"), payloads up to 4096 bytes, and a fifth of the records and
+ * lines the per-part protocol needs (bench/tracer.ts measures the rate).
  * bpftrace 0.17 fits only one 200-byte string or buffer per probe body in the 512-byte BPF stack,
  * so there each part is its own probe body (one uprobe per part and call site), one line each:
  *   BTH <body> <pid> <tid> <n> <nsecs> <integer args…>   the head: every integer/bool argument
