@@ -131,7 +131,7 @@ describe('bpftrace output parsing', () => {
     expect(parser.push('Lost 3 events')).toEqual({ kind: 'lost', count: 3 });
     expect(parser.lostRecords).toBe(20);
     expect(parser.push('BTREADY')).toEqual({ kind: 'ready' });
-    expect(parser.push('BTFLUSH 1 4242')).toEqual({ kind: 'flush', cpu: 1, pid: 4242 });
+    expect(parser.push('BTFLUSH 1 4242')).toEqual({ kind: 'flush', cpu: 1, pid: 4242, lost: 0 });
     expect(parser.push('something else')).toEqual({ kind: 'other', line: 'something else' });
   });
 });
@@ -157,8 +157,8 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     expect(inbound).not.toContain('@n');
     // Payloads up to WORD_PAYLOAD_MAX bytes print as 64-bit words (no buf() to format), longer ones through buf().
     const words = Array(WORD_PAYLOAD_MAX / 8).fill('%lx').join(' ');
-    expect(inbound).toContain(`if (arg4 <= ${WORD_PAYLOAD_MAX}) { printf("BTR %lu %d %d %lu %ld %lu\\t%s\\t%s\\t%s\\tw${words}\\n"`);
-    expect(inbound).toContain(`*(uint64*)(arg5 + ${WORD_PAYLOAD_MAX - 8})); } else { $len = arg4 > 4096 ? 4096 : arg4; printf("BTR %lu %d %d %lu %ld %lu\\t%s\\t%s\\t%s\\t%rh\\n"`);
+    expect(inbound).toContain(`if (arg4 <= ${WORD_PAYLOAD_MAX}) { printf("BTR %lu %d %d %d %lu %ld %lu\\t%s\\t%s\\t%s\\tw${words}\\n"`);
+    expect(inbound).toContain(`*(uint64*)(arg5 + ${WORD_PAYLOAD_MAX - 8})); } else { $len = arg4 > 4096 ? 4096 : arg4; printf("BTR %lu %d %d %d %lu %ld %lu\\t%s\\t%s\\t%s\\t%rh\\n"`);
     expect(inbound.match(/printf\(/g)).toHaveLength(2);
     // A capture within the word form needs no buf() at all.
     const small = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message'], oneBody: true, payloadBytes: 20 }).text;
@@ -172,7 +172,7 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     const program = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message'], oneBody: true });
     const parser = new BpftraceOutputParser(program);
     const bytes = Array.from({ length: 300 }, (_, k) => (k & 0xff).toString(16).padStart(2, '0'));
-    const parsed = parser.push(`BTR 0 10 11 5000 7 300\t127.0.0.1:18444\tinbound\theaders\t${bytes.join(' ')}`);
+    const parsed = parser.push(`BTR 0 10 11 1 5000 7 300\t127.0.0.1:18444\tinbound\theaders\t${bytes.join(' ')}`);
     expect(parsed.kind).toBe('records');
     const record = (parsed as unknown as { records: { pid: number; tid: number; ns: bigint; args: Record<string, unknown> }[] }).records[0]!;
     expect(record).toMatchObject({ pid: 10, tid: 11, ns: 5000n });
@@ -190,15 +190,37 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
       return (parsed as unknown as { records: { args: Record<string, unknown> }[] }).records[0]!.args;
     };
     // Bytes 01 02 … 0b: word 0 holds 01..08 (low byte first), word 1 holds 09 0a 0b and whatever followed the message.
-    expect(parse('BTR 0 10 11 5000 7 11\ta\tinbound\tping\tw807060504030201 ffffff0b0a09 0')).toMatchObject({ msg_size: 11, msg_captured: 11, msg: '0102030405060708090a0b' });
-    expect(parse('BTR 0 10 11 5001 7 0\ta\tinbound\tverack\tw0 0')).toMatchObject({ msg_size: 0, msg_captured: 0, msg: '' });
+    expect(parse('BTR 0 10 11 1 5000 7 11\ta\tinbound\tping\tw807060504030201 ffffff0b0a09 0')).toMatchObject({ msg_size: 11, msg_captured: 11, msg: '0102030405060708090a0b' });
+    expect(parse('BTR 0 10 11 1 5001 7 0\ta\tinbound\tverack\tw0 0')).toMatchObject({ msg_size: 0, msg_captured: 0, msg: '' });
     // A hash in internal order 00 01 … 1f is RPC hex 1f 1e … 00.
     const rejected = program.layouts.get('mempool:rejected')!.bodies[0]!.id;
     const internal = Array.from({ length: 32 }, (_, k) => k);
     const words = [0, 1, 2, 3].map((w) => BigInt(`0x${internal.slice(8 * w, 8 * w + 8).reverse().map((b) => b.toString(16).padStart(2, '0')).join('')}`).toString(16));
     expect(words[0]).toBe('706050403020100'); // the leading zero is left off
     const rpc = [...internal].reverse().map((b) => b.toString(16).padStart(2, '0')).join('');
-    expect(parse(`BTR ${rejected} 10 11 5002\tw${words.join(' ')}\tbad-txns`)).toMatchObject({ txid: rpc, reason: 'bad-txns' });
+    expect(parse(`BTR ${rejected} 10 11 1 5002\tw${words.join(' ')}\tbad-txns`)).toMatchObject({ txid: rpc, reason: 'bad-txns' });
+  });
+
+  it('counts records lost from the flush lines\' hit counts and bpftrace\'s Lost lines, never twice', () => {
+    const program = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message'], oneBody: true });
+    expect(program.text).toContain('printf("BTFLUSH %d %d %lu\\n", cpu, pid, @hits[cpu]);');
+    expect(program.text).toMatch(/; } @hits\[cpu\] = @hits\[cpu\] \+ 1; }\n/);
+    const parser = new BpftraceOutputParser(program);
+    const hit = (cpu: number, n: number) => parser.push(`BTR 0 10 11 ${cpu} ${5000 + n} 7 1\ta\tinbound\tping\tw1`);
+    for (const n of [1, 2, 3]) hit(0, n);
+    hit(1, 4);
+    // CPU 0 counted 5 hits and 3 were read: 2 lost. CPU 1: all read.
+    expect(parser.push('BTFLUSH 0 123 5')).toEqual({ kind: 'flush', cpu: 0, pid: 123, lost: 2 });
+    expect(parser.push('BTFLUSH 1 124 1')).toEqual({ kind: 'flush', cpu: 1, pid: 124, lost: 0 });
+    // bpftrace reports the same 2 later: nothing new. Then one more than the counters saw.
+    expect(parser.push('Lost 2 events')).toEqual({ kind: 'lost', count: 0 });
+    expect(parser.push('Lost 1 events')).toEqual({ kind: 'lost', count: 1 });
+    expect(parser.push('BTFLUSH 0 125 5')).toEqual({ kind: 'flush', cpu: 0, pid: 125, lost: 0 });
+    expect(parser.lostRecords).toBe(3);
+    // A hit read before its count was taken (caught between printf and counter) shows no loss.
+    hit(1, 5);
+    expect(parser.push('BTFLUSH 1 126 1')).toEqual({ kind: 'flush', cpu: 1, pid: 126, lost: 0 });
+    expect(parser.lostRecords).toBe(3);
   });
 
   it('reads a one-line hit whose string held a newline or a tab, and counts one it cannot split', () => {
@@ -207,17 +229,17 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     const rejected = program.layouts.get('mempool:rejected')!.bodies[0]!.id;
     const txid = Array.from({ length: 32 }, (_, k) => k.toString(16).padStart(2, '0')).join(' ');
     // mempool:rejected has one string (the reason): a tab in it is still unambiguous.
-    const withTab = parser.push(`BTR ${rejected} 10 11 5000\t${txid}\tbad\ttx`);
+    const withTab = parser.push(`BTR ${rejected} 10 11 1 5000\t${txid}\tbad\ttx`);
     expect(withTab.kind === 'records' && withTab.records[0]!.args).toMatchObject({ reason: 'bad\ttx' });
     // A newline ends the line early: the hit waits for its continuation.
-    expect(parser.push('BTR 0 10 11 5001 7 1\t127.0.0.1:1')).toEqual({ kind: 'records', records: [] });
+    expect(parser.push('BTR 0 10 11 1 5001 7 1\t127.0.0.1:1')).toEqual({ kind: 'records', records: [] });
     expect(parser.incompleteHits).toBe(1);
     const continued = parser.push('8444\tinbound\tping\t00');
     expect(continued.kind === 'records' && continued.records[0]!.args).toMatchObject({ peer_addr: '127.0.0.1:1\n8444', msg_type: 'ping', msg: '00' });
     // net:inbound_message has three strings: an extra field cannot be attributed.
-    expect(parser.push('BTR 0 10 11 5002 7 1\ta\tb\tinbound\tping\t00').kind).toBe('other');
+    expect(parser.push('BTR 0 10 11 1 5002 7 1\ta\tb\tinbound\tping\t00').kind).toBe('other');
     // A continuation that never comes: the next protocol line closes it as incomplete.
-    parser.push('BTR 0 10 11 5003 7 1\t127.0.0.1:1');
+    parser.push('BTR 0 10 11 1 5003 7 1\t127.0.0.1:1');
     expect(parser.push('BTREADY')).toEqual({ kind: 'ready' });
     expect(parser.completeHits).toBe(2);
     expect(parser.incompleteHits).toBe(2);

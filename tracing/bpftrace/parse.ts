@@ -21,8 +21,11 @@ export type ParsedLine =
   | { kind: 'ready' }
   | { kind: 'records'; records: RawRecord[] }
   | { kind: 'lost'; count: number }
-  /** `pid`: the kill command that asked for it (program.ts, FLUSH_PID). */
-  | { kind: 'flush'; cpu: number; pid: number }
+  /**
+   * `pid`: the kill command that asked for it (program.ts, FLUSH_PID). `lost`: records this line
+   * showed lost that no earlier line had (one-body programs count their hits, program.ts HIT_COUNTER).
+   */
+  | { kind: 'flush'; cpu: number; pid: number; lost: number }
   | { kind: 'other'; line: string };
 
 interface PartialHit {
@@ -86,8 +89,12 @@ export class BpftraceOutputParser {
   private readonly bodies: ReadonlyMap<number, ProgramBody>;
   private readonly partial = new Map<string, PartialHit>();
   private lastPartKey: string | undefined;
-  /** Records (perf events) bpftrace reported lost. */
-  lostRecords = 0;
+  /** Records bpftrace itself reported lost ("Lost N events"). */
+  private reportedLost = 0;
+  /** One-body hits read, per CPU, and those the CPU's hit counter showed lost (program.ts HIT_COUNTER). */
+  private readonly readOnCpu = new Map<number, number>();
+  private readonly countedLostOnCpu = new Map<number, number>();
+  private countedLost = 0;
   /** Body lines received. */
   receivedRecords = 0;
   /** Hits received whole. */
@@ -106,6 +113,14 @@ export class BpftraceOutputParser {
   /** One-line hits that could not be split into their fields (a string held a tab). */
   private unsplittable = 0;
 
+  /**
+   * Records lost: what bpftrace reported, or what the hit counters showed, whichever is more. Both
+   * count the same losses, seen at different times; neither can count one that did not happen.
+   */
+  get lostRecords(): number {
+    return Math.max(this.reportedLost, this.countedLost);
+  }
+
   /** Parse one stdout line (without its newline). */
   push(line: string): ParsedLine {
     if (this.openLine !== undefined) {
@@ -118,13 +133,14 @@ export class BpftraceOutputParser {
     if (line.startsWith('BTP ')) return this.part(line);
     if (line === READY_MARKER) return { kind: 'ready' };
     if (line.startsWith('BTFLUSH ')) {
-      const [cpu, pid] = line.slice(8).split(' ').map(Number);
-      return { kind: 'flush', cpu: cpu!, pid: pid ?? 0 };
+      const [cpu, pid, hits] = line.slice(8).split(' ').map(Number);
+      return { kind: 'flush', cpu: cpu!, pid: pid ?? 0, lost: hits === undefined ? 0 : this.countLost(cpu!, hits) };
     }
     const lost = LOST.exec(line.trim());
     if (lost) {
-      this.lostRecords += Number(lost[1]);
-      return { kind: 'lost', count: Number(lost[1]) };
+      const before = this.lostRecords;
+      this.reportedLost += Number(lost[1]);
+      return { kind: 'lost', count: this.lostRecords - before };
     }
     // A string argument with a newline in it continues on the next line.
     if (this.lastPartKey !== undefined) {
@@ -137,13 +153,27 @@ export class BpftraceOutputParser {
     return { kind: 'other', line };
   }
 
+  /**
+   * A flush line's hit count for its CPU: every hit counted there before it was either read
+   * already or lost. Returns how many more records that shows lost than known before.
+   */
+  private countLost(cpu: number, hits: number): number {
+    const lostHere = hits - (this.readOnCpu.get(cpu) ?? 0);
+    const known = this.countedLostOnCpu.get(cpu) ?? 0;
+    if (!(lostHere > known)) return 0;
+    const before = this.lostRecords;
+    this.countedLostOnCpu.set(cpu, lostHere);
+    this.countedLost += lostHere - known;
+    return this.lostRecords - before;
+  }
+
   /** Hits still missing bodies: lost (when bpftrace reported loss) or not yet read. */
   get incompleteHits(): number {
     return this.partial.size + this.unsplittable + (this.openLine === undefined ? 0 : 1);
   }
 
   /**
-   * `BTR <head body> <pid> <tid> <nsecs> <ints…>\t<part>…`: a whole hit (program.ts). A string
+   * `BTR <head body> <pid> <tid> <cpu> <nsecs> <ints…>\t<part>…`: a whole hit (program.ts). A string
    * with a newline shows as a line with too few fields, completed by the next; only a newline in
    * the last part cannot be told apart (what follows it is an 'other' line, kept for diagnostics).
    * Core's strings (addresses, types, reasons) hold neither newlines nor tabs.
@@ -152,7 +182,11 @@ export class BpftraceOutputParser {
     const fields = line.split('\t');
     const headFields = fields[0]!.split(' ');
     const body = this.bodies.get(Number(headFields[1]));
-    if (!body || body.role !== 'head' || headFields.length < 5) return { kind: 'other', line };
+    if (!body || body.role !== 'head' || headFields.length < 6) return { kind: 'other', line };
+    if (this.openLine === undefined) {
+      const cpu = Number(headFields[4]);
+      this.readOnCpu.set(cpu, (this.readOnCpu.get(cpu) ?? 0) + 1);
+    }
     const parts = this.partsOf.get(body.tracepoint)!;
     if (fields.length - 1 < parts.length) {
       this.openLine = line;
@@ -173,7 +207,7 @@ export class BpftraceOutputParser {
     }
     this.receivedRecords++;
     this.completeHits++;
-    const [, , pid, tid, ns, ...integers] = headFields;
+    const [, , pid, tid, , ns, ...integers] = headFields;
     return { kind: 'records', records: [this.decode(body.tracepoint, Number(tid), Number(pid), BigInt(ns!), integers, values)] };
   }
 

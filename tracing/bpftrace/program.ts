@@ -4,7 +4,7 @@
  *
  * bpftrace ≥ 0.20 (`config = { max_strlen = … }`, strings off the stack) prints a whole hit from
  * one probe body per tracepoint, as one line (one perf record, one write):
- *   BTR <head body> <pid> <tid> <nsecs> <integer args…>\t<part>\t<part>…
+ *   BTR <head body> <pid> <tid> <cpu> <nsecs> <integer args…>\t<part>\t<part>…
  * where the parts are the strings, hashes and payload in layout order (hashes and short payloads as
  * 64-bit words, see WORD_PAYLOAD_MAX). Fewer uprobes to attach and detach (~0.11 s each,
  * docs/sources.md "bpftrace 0.17"), payloads up to 4096 bytes, and a fifth of the records and
@@ -42,6 +42,14 @@ const MAP_KEYS_MAX = 65536;
  * The pid is above any possible pid_max (2^22), so the call only ever fails with ESRCH.
  */
 export const FLUSH_PID = 999_999_999;
+/**
+ * One-body programs count their hits per CPU (`@hits[cpu]`, after the printf) and print that
+ * count in each flush line: `BTFLUSH <cpu> <pid> <hits>`. bpftrace 0.23 prints its "Lost N events"
+ * only when it next checks its loss counter, which can be after the flush line, so a sync() could
+ * finish with a loss unread. The reader instead compares the count with the hits it has read from
+ * that CPU (BTR lines carry the CPU): every earlier hit there is ahead of the flush line or lost.
+ */
+const HIT_COUNTER = '@hits[cpu]';
 
 export type BodyRole = 'head' | 'string' | 'hash' | 'payload';
 
@@ -254,7 +262,9 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
     // config line is filled in below, once the longest string is known.
     ...(oneBody ? [''] : []),
     `BEGIN { printf("${READY_MARKER}\\n"); }`,
-    `tracepoint:syscalls:sys_enter_kill /comm == "kill"/ { printf("BTFLUSH %d %d\\n", cpu, pid); }`,
+    oneBody
+      ? `tracepoint:syscalls:sys_enter_kill /comm == "kill"/ { printf("BTFLUSH %d %d %lu\\n", cpu, pid, ${HIT_COUNTER}); }`
+      : `tracepoint:syscalls:sys_enter_kill /comm == "kill"/ { printf("BTFLUSH %d %d\\n", cpu, pid); }`,
   ];
   const layouts = new Map<TracepointName, TracepointLayout>();
   const bodies: ProgramBody[] = [];
@@ -309,8 +319,8 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
     const casts = integers.map((a) => cast(a.cType, expressions.get(a.name)!));
     const headFormat = ['BTH %lu %d %d %lu %lu', ...casts.map((c) => c.format)].join(' ');
     const head: Part = {
-      format: ['BTR %lu %d %d %lu', ...casts.map((c) => c.format)].join(' '),
-      values: (id) => [String(id), 'pid', 'tid', 'nsecs', ...casts.map((c) => c.expr)],
+      format: ['BTR %lu %d %d %d %lu', ...casts.map((c) => c.format)].join(' '),
+      values: (id) => [String(id), 'pid', 'tid', 'cpu', 'nsecs', ...casts.map((c) => c.expr)],
     };
     addBody('head', integers, head, (id, counter) =>
       `printf("${headFormat}\\n", ${[String(id), 'pid', 'tid', counter, 'nsecs', ...casts.map((c) => c.expr)].join(', ')});`,
@@ -343,7 +353,8 @@ export function generateProgram(options: ProgramOptions): BpftraceProgram {
       }
     }
     if (oneBody) {
-      lines.push(`${probe} { ${oneLineStatement(oneLine)} }`);
+      // Counted after the printf: a hit caught between the two is read but not yet counted, never the reverse.
+      lines.push(`${probe} { ${oneLineStatement(oneLine)} ${HIT_COUNTER} = ${HIT_COUNTER} + 1; }`);
       probeCount += 1;
     } else {
       probeCount += layoutBodies.length;

@@ -240,9 +240,11 @@ export class BpftraceSession {
           }
           break;
         case 'lost':
-          for (const l of this.listeners) l.lost(parsed.count, this.parser.lostRecords);
+          if (parsed.count > 0) for (const l of this.listeners) l.lost(parsed.count, this.parser.lostRecords);
           break;
         case 'flush':
+          // Any kill's flush line (ours or not) can show a loss: see program.ts HIT_COUNTER.
+          if (parsed.lost > 0) for (const l of this.listeners) l.lost(parsed.lost, this.parser.lostRecords);
           if (this.syncsInFlight === 0) break; // someone else's kill, or a sync that gave up
           this.flushedBy.add(parsed.pid);
           for (const wake of this.flushWaiters.splice(0)) wake();
