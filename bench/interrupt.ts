@@ -16,7 +16,7 @@ import { resolveBitcoind } from '../harness/binary.js';
 import { allocatePorts, releasePorts } from '../harness/ports.js';
 import { msSince, summarize, type Summary } from './stats.js';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'harness', 'cli', 'main.js');
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'regtest-harness.js');
 
 const POINTS = {
   'after handshake (trace wait)': (msgType: string) => msgType === 'verack',

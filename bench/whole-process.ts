@@ -16,7 +16,7 @@ import { msSince, ratio, summarize, type Summary } from './stats.js';
 import { formatMs, formatRatio, renderTable } from './table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', 'harness', 'cli', 'main.js');
+const CLI = join(here, '..', 'bin', 'regtest-harness.js');
 const BARE = join(here, 'bare-cycle.js');
 
 export type Variant = 'bare' | 'log' | 'usdt';

@@ -35,11 +35,14 @@ if (!existsSync(installedLock) || statSync(installedLock).mtimeMs < statSync(joi
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-// 2. The build (dist/), when any source is newer than the last build.
-const sources = Math.max(...['harness', 'tracing', 'scenarios', 'bench', 'tsconfig.json', 'tsconfig.build.json'].map((p) => newestMtime(join(root, p))));
+// 2. The build (dist/: tsc's output and the CLI bundle), when any source is newer than the last
+//    build or a part of it is missing (a dist/ from before the bundle existed).
+const inputs = ['harness', 'tracing', 'scenarios', 'bench', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle-cli.mjs'];
+const sources = Math.max(...inputs.map((p) => newestMtime(join(root, p))));
 const stamp = join(root, 'dist', '.build-stamp');
-if (!existsSync(stamp) || statSync(stamp).mtimeMs < sources) {
-  say('building (tsc)');
+const bundle = join(root, 'dist', 'bin', 'regtest-harness.js');
+if (!existsSync(stamp) || !existsSync(bundle) || statSync(stamp).mtimeMs < sources) {
+  say('building (tsc, then the CLI bundle)');
   run('npm', ['run', '--silent', 'build']);
 }
 
@@ -90,7 +93,7 @@ if (hasApt) {
 }
 
 // 5. A regtest bitcoind: $BITCOIND, bitcoind on PATH, the cache, else provision one.
-const cli = join(root, 'dist', 'harness', 'cli', 'main.js');
+const cli = join(root, 'dist', 'bin', 'regtest-harness.js');
 try {
   const found = execFileSync(process.execPath, [cli, 'provision'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   say(`bitcoind: ${found.trim().split('\n')[0]}`);

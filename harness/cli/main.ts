@@ -75,8 +75,21 @@ function signalController(): AbortController {
   return controller;
 }
 
+/**
+ * A reader that stopped reading (`regtest-harness scenarios | head -1`) makes the next write fail
+ * with EPIPE, which Node throws as an unhandled 'error' event. The command keeps going without its
+ * output and ends with its own exit code: a run's result still counts (`${PIPESTATUS[0]}`).
+ */
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 const isEntryPoint = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isEntryPoint) {
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   const controller = signalController();
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal })
     .then((code) => {

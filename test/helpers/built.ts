@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function builtCli(): string {
-  return join(root, 'dist', 'harness', 'cli', 'main.js');
+  return join(root, 'dist', 'bin', 'regtest-harness.js');
 }
 
 export function builtLibrary(): string {
