@@ -147,9 +147,9 @@ ${f.attachNotes.map((note) => `\nNot measured: ${note}`).join('')}
 
 Two emitter processes fire net:inbound_message and net:outbound_message (half the rate each, paced evenly),
 through UsdtTracer (its ${f.rateTracepoints} default tracepoints, payloads captured up to its default) into a sink,
-for two message sizes, each captured whole: 250 bytes, which bpftrace ≥ 0.20 prints as 64-bit words, and
-1000 bytes, past the word form's ${WORD_PAYLOAD_MAX}, which it prints through buf(), ~35 µs per hit in bpftrace's one
-thread (tracing/bpftrace/program.ts, WORD_PAYLOAD_MAX). Latency: probe hit (bpftrace nsecs, CLOCK_MONOTONIC) → event delivered to the sink.
+for each msg_size in the table. bpftrace ≥ 0.20 prints payloads up to ${WORD_PAYLOAD_MAX} bytes as 64-bit words, longer
+ones through buf(), ~35 µs per hit in bpftrace's one thread (tracing/bpftrace/program.ts, WORD_PAYLOAD_MAX).
+Latency: probe hit (bpftrace nsecs, CLOCK_MONOTONIC) → event delivered to the sink.
 delivered/s: delivered events over first hit → last delivery. lost: fired but never delivered.
 kept up: delivered/s within 10 % of the offered rate (no backlog); zero loss alone can mean the perf ring
 (1024 pages per CPU) held a backlog until the run ended.
