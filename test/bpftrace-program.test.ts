@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isHarnessError } from '../harness/common/errors.js';
 import type { ProbeNote } from '../tracing/elf-notes.js';
 import { generateProgram, operandExpression, WORD_PAYLOAD_MAX } from '../tracing/bpftrace/program.js';
-import { BpftraceOutputParser, hashToRpcHex } from '../tracing/bpftrace/parse.js';
+import { BpftraceOutputParser, hashToRpcHex, wordsToHex } from '../tracing/bpftrace/parse.js';
 
 const ELF = '/opt/bitcoin-29.0/bin/bitcoind';
 const note = (provider: string, name: string, args: string[]): ProbeNote => ({ provider, name, location: '0x1', base: '0x2', semaphore: '0x3', args });
@@ -192,6 +192,7 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     // Bytes 01 02 … 0b: word 0 holds 01..08 (low byte first), word 1 holds 09 0a 0b and whatever followed the message.
     expect(parse('BTR 0 10 11 1 5000 7 11\ta\tinbound\tping\tw807060504030201 ffffff0b0a09 0')).toMatchObject({ msg_size: 11, msg_captured: 11, msg: '0102030405060708090a0b' });
     expect(parse('BTR 0 10 11 1 5001 7 0\ta\tinbound\tverack\tw0 0')).toMatchObject({ msg_size: 0, msg_captured: 0, msg: '' });
+    expect(wordsToHex('w1 2', Number.NaN)).toBe(''); // a size that did not parse: no bytes, no throw
     // A hash in internal order 00 01 … 1f is RPC hex 1f 1e … 00.
     const rejected = program.layouts.get('mempool:rejected')!.bodies[0]!.id;
     const internal = Array.from({ length: 32 }, (_, k) => k);

@@ -67,7 +67,8 @@ export function hashToRpcHex(printed: string): string {
  */
 export function wordsToHex(printed: string, bytes: number): string {
   const words = printed.slice(1).split(' ');
-  const take = Math.min(bytes, words.length * 8);
+  // A size that did not parse takes nothing rather than throwing in the middle of the stream.
+  const take = Number.isInteger(bytes) && bytes > 0 ? Math.min(bytes, words.length * 8) : 0;
   const out = Buffer.allocUnsafe(take * 2);
   for (let byte = 0; byte < take; byte++) {
     const word = words[byte >> 3]!;
