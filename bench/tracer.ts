@@ -42,9 +42,9 @@ export interface RateSeries {
 }
 
 /**
- * The message sizes measured, each captured whole at the tracer's default capture (4096 bytes on
- * bpftrace ≥ 0.20, 200 on 0.17): 250 bytes, which bpftrace ≥ 0.20 prints as 64-bit words, and
- * 1000 bytes, past WORD_PAYLOAD_MAX, which it prints through buf() (tracing/bpftrace/program.ts).
+ * The message sizes measured at the tracer's default capture: on bpftrace ≥ 0.20 (4096 bytes),
+ * 250 bytes, printed as 64-bit words, and 1000 bytes, past WORD_PAYLOAD_MAX, printed through buf()
+ * (tracing/bpftrace/program.ts); on 0.17 (200 bytes, so cut) only the 250-byte series.
  */
 function rateSeries(): { captureBytes: number; messageBytes: number }[] {
   const path = bpftraceBinary();

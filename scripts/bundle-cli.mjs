@@ -20,6 +20,6 @@ await build({
   platform: 'node',
   target: 'node20',
   packages: 'external',
-  sourcemap: true,
+  sourcemap: true, // stack traces name the sources under `node --enable-source-maps`
   logLevel: 'warning',
 });

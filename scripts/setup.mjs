@@ -37,7 +37,7 @@ if (!existsSync(installedLock) || statSync(installedLock).mtimeMs < statSync(joi
 
 // 2. The build (dist/: tsc's output and the CLI bundle), when any source is newer than the last
 //    build or a part of it is missing (a dist/ from before the bundle existed).
-const inputs = ['harness', 'tracing', 'scenarios', 'bench', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle-cli.mjs'];
+const inputs = ['harness', 'tracing', 'scenarios', 'bench', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle-cli.mjs', 'package-lock.json'];
 const sources = Math.max(...inputs.map((p) => newestMtime(join(root, p))));
 const stamp = join(root, 'dist', '.build-stamp');
 const bundle = join(root, 'dist', 'bin', 'regtest-harness.js');

@@ -228,22 +228,27 @@ describe('one probe body per tracepoint (bpftrace >= 0.20)', () => {
     const program = generateProgram({ elfPath: ELF, tracepoints: ['net:inbound_message', 'mempool:rejected'], oneBody: true });
     const parser = new BpftraceOutputParser(program);
     const rejected = program.layouts.get('mempool:rejected')!.bodies[0]!.id;
-    const txid = Array.from({ length: 32 }, (_, k) => k.toString(16).padStart(2, '0')).join(' ');
+    const txid = 'w706050403020100 f0e0d0c0b0a0908 1716151413121110 1f1e1d1c1b1a1918'; // internal order 00 01 … 1f
+    const rpcTxid = Array.from({ length: 32 }, (_, k) => (31 - k).toString(16).padStart(2, '0')).join('');
     // mempool:rejected has one string (the reason): a tab in it is still unambiguous.
     const withTab = parser.push(`BTR ${rejected} 10 11 1 5000\t${txid}\tbad\ttx`);
-    expect(withTab.kind === 'records' && withTab.records[0]!.args).toMatchObject({ reason: 'bad\ttx' });
+    expect(withTab.kind === 'records' && withTab.records[0]!.args).toMatchObject({ reason: 'bad\ttx', txid: rpcTxid });
     // A newline ends the line early: the hit waits for its continuation.
     expect(parser.push('BTR 0 10 11 1 5001 7 1\t127.0.0.1:1')).toEqual({ kind: 'records', records: [] });
     expect(parser.incompleteHits).toBe(1);
-    const continued = parser.push('8444\tinbound\tping\t00');
-    expect(continued.kind === 'records' && continued.records[0]!.args).toMatchObject({ peer_addr: '127.0.0.1:1\n8444', msg_type: 'ping', msg: '00' });
+    const continued = parser.push('8444\tinbound\tping\tw2a');
+    expect(continued.kind === 'records' && continued.records[0]!.args).toMatchObject({ peer_addr: '127.0.0.1:1\n8444', msg_type: 'ping', msg: '2a' });
     // net:inbound_message has three strings: an extra field cannot be attributed.
-    expect(parser.push('BTR 0 10 11 1 5002 7 1\ta\tb\tinbound\tping\t00').kind).toBe('other');
+    expect(parser.push('BTR 0 10 11 1 5002 7 1\ta\tb\tinbound\tping\tw2a').kind).toBe('other');
     // A continuation that never comes: the next protocol line closes it as incomplete.
     parser.push('BTR 0 10 11 1 5003 7 1\t127.0.0.1:1');
     expect(parser.push('BTREADY')).toEqual({ kind: 'ready' });
     expect(parser.completeHits).toBe(2);
     expect(parser.incompleteHits).toBe(2);
+    // Each of those 4 lines arrived, read or not: CPU 1 counted 4 hits, so nothing was lost (the
+    // continued line counts once).
+    expect(parser.push('BTFLUSH 1 99 4')).toEqual({ kind: 'flush', cpu: 1, pid: 99, lost: 0 });
+    expect(parser.push('BTFLUSH 1 99 5')).toEqual({ kind: 'flush', cpu: 1, pid: 99, lost: 1 });
   });
 
 });

@@ -86,6 +86,9 @@ function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
+// In the bundle (scripts/bundle-cli.mjs) this module is the entry file, so import.meta.url is the
+// bin's path; nothing else may import it, or esbuild would move it into a shared chunk and the
+// check would never hold (test/cli-bundle.test.ts would then see no output).
 const isEntryPoint = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (isEntryPoint) {
   ignoreClosedPipe(process.stdout);

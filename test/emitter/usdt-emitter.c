@@ -67,7 +67,7 @@ typedef struct {
 
 #define MAX_ARGS 8
 #define MAX_TOKENS 16
-#define PAYLOAD_SLACK 256 /* a tracer reads up to 200 bytes past a short payload: keep them mapped */
+#define PAYLOAD_SLACK 256 /* a tracer reads up to 256 bytes past a short payload (tracing/bpftrace/program.ts, WORD_PAYLOAD_MAX): keep them mapped */
 
 /* Signature letters: i signed int, u unsigned int, b bool, s string, h 32-byte hash, x byte buffer. */
 typedef struct {

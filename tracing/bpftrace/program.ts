@@ -34,9 +34,10 @@ export const READY_MARKER = 'BTREADY';
 const MAP_KEYS_MAX = 65536;
 /**
  * `kill -0 FLUSH_PID` run pinned to a CPU makes the program write a `BTFLUSH <cpu> <pid>` line into
- * that CPU's perf ring: once read, everything written there before has been read, and a loss the
- * kernel was still holding back (it reports a lost count only with the next record on that CPU) is
- * out. The probe matches any `kill` command; the reader counts only the lines carrying the pid of
+ * that CPU's perf ring (bpftrace 0.17; 0.23 has one ring for all CPUs): once read, everything
+ * written there before has been read. On 0.17 a loss the kernel was still holding back (it reports
+ * a lost count only with the next record on that CPU) is out too; on 0.23 the line's hit count
+ * says it (HIT_COUNTER). The probe matches any `kill` command; the reader counts only the lines carrying the pid of
  * a kill it ran itself. Matching on the command, not on the syscall's arguments, keeps the program
  * free of kernel types, so bpftrace ≥ 0.20 can skip the kernel's BTF (tracing/bpftrace/empty-btf.ts).
  * The pid is above any possible pid_max (2^22), so the call only ever fails with ESRCH.
@@ -48,6 +49,8 @@ export const FLUSH_PID = 999_999_999;
  * only when it next checks its loss counter, which can be after the flush line, so a sync() could
  * finish with a loss unread. The reader instead compares the count with the hits it has read from
  * that CPU (BTR lines carry the CPU): every earlier hit there is ahead of the flush line or lost.
+ * The increment is a read and a write, so a hit preempted between them by another on the same CPU
+ * can go uncounted: that hides a loss until bpftrace's own line reports it, and never invents one.
  */
 const HIT_COUNTER = '@hits[cpu]';
 
@@ -60,6 +63,10 @@ export type BodyRole = 'head' | 'string' | 'hash' | 'payload';
  * under 1 µs per integer (docs/sources.md, "bpftrace 0.23: formatting cost"). Most P2P messages fit
  * (version, verack, ping, inv, headers, tx); larger ones take buf(). The bound keeps the program
  * quick to compile (each word is ~1 ms of attach) and under printf's 128-argument limit.
+ * The words are read from the payload's start whatever its size, so up to WORD_PAYLOAD_MAX bytes
+ * past a short message's end; the reader drops them. That assumes the message's last word is
+ * mapped (an 8-byte read that faults reads as zero): Core's payloads are heap buffers, followed by
+ * the allocator's own header at least.
  */
 export const WORD_PAYLOAD_MAX = 256;
 
@@ -213,9 +220,9 @@ function argExpression(
 
 /**
  * max_strlen for a one-body program: the payload capture, or the longest string if that is longer.
- * A payload read with a run-time length takes max_strlen bytes in every hit's perf record whatever
- * the message's size (strings take their own literal sizes), so a smaller capture means smaller
- * records: more hits fit in the ring and bpftrace keeps up with higher rates (bench/tracer.ts).
+ * A payload printed through buf() with a run-time length (one over WORD_PAYLOAD_MAX bytes) takes
+ * max_strlen bytes in its hit's perf record whatever the message's size (strings take their own
+ * literal sizes; the word form takes its words), so a smaller capture means smaller records.
  */
 function oneBodyStrlen(payloadBytes: number, bodies: readonly ProgramBody[]): number {
   const strings = bodies.flatMap((b) => (b.role === 'string' ? [stringSize(b.args[0]!)] : []));

@@ -24,7 +24,7 @@ export const DEFAULT_PERF_RING_PAGES = 1024;
 
 export interface SessionListener {
   record(record: RawRecord): void;
-  /** bpftrace reported `count` records lost (running total in `total`). */
+  /** `count` more records were lost (running total in `total`): bpftrace said so, or a flush line's hit count showed it. */
   lost(count: number, total: number): void;
   /** bpftrace died on its own after the barrier. */
   failed(error: HarnessError): void;
