@@ -4,7 +4,6 @@
  */
 import { rm } from 'node:fs/promises';
 import type { HarnessError } from '../harness/common/errors.js';
-import { guardProcess, releaseProcess } from '../harness/common/child-process/reaper.js';
 import { SessionPool } from '../tracing/bpftrace/pool.js';
 import type { TraceEvent } from '../tracing/events.js';
 import type { EventSink, TraceTarget } from '../tracing/tracer.js';
@@ -54,16 +53,12 @@ export function emitterTarget(emitter: Emitter, index: number, elfPath: string):
   };
 }
 
-/** A pool of our own (never the process-wide one), guarded by the reaper like the default pool. */
+/**
+ * A pool of our own (never the process-wide one). Its bpftrace processes are guarded by the reaper
+ * from spawn to exit like every child (harness/common/child-process/spawn.ts).
+ */
 export function benchPool(keepAliveMs = 0, onSpawn?: (pid: number) => void): SessionPool {
-  return new SessionPool({
-    keepAliveMs,
-    onSpawn: (pid) => {
-      onSpawn?.(pid);
-      guardProcess(pid);
-    },
-    onExit: releaseProcess,
-  });
+  return new SessionPool({ keepAliveMs, ...(onSpawn ? { onSpawn } : {}) });
 }
 
 /**

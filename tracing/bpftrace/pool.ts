@@ -231,4 +231,3 @@ export class SessionPool implements TracerPool {
     return this.entries.size;
   }
 }
-

@@ -29,7 +29,7 @@ export interface TracerServerOptions {
   /** How long an unused bpftrace session lives on (default 60 s): the next network reuses it. */
   keepAliveMs?: number;
   perfRingPages?: number;
-  /** Called with each bpftrace pid at spawn and exit (e.g. the reaper's guardProcess/releaseProcess). */
+  /** Called with each bpftrace pid at spawn and exit (the reaper already guards it: harness/common/child-process/spawn.ts). */
   onSpawn?(pid: number): void;
   onExit?(pid: number): void;
 }
